@@ -1,0 +1,25 @@
+//! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
+//! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
+
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+pub mod server;
+pub mod sets;
+pub mod strings;
+pub mod transactions;
+pub mod zsets;
+
+use crate::command::CommandSpec;
+
+/// Every family's table; the registry is built from these.
+pub static FAMILIES: &[&[CommandSpec]] = &[
+    strings::COMMANDS,
+    keys::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+    transactions::COMMANDS,
+    server::COMMANDS,
+];

@@ -1,0 +1,669 @@
+//! Connection and server commands: PING, AUTH, HELLO, SELECT, CLIENT, COMMAND, INFO, CONFIG,
+//! TIME, DEBUG, WAITAOF, BGREWRITEAOF...
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use bytes::Bytes;
+use stashd_resp::Protocol;
+
+use crate::args::{self, int, is};
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::{self, CommandSpec};
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::NUM_DBS;
+use crate::session::{Access, Face};
+use crate::{Ctx, Reply};
+
+/// The Redis version stashd reports.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+/// Connection and server command rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd!("ping", -1, FAST | NO_AUTH, 0, 0, 0, ping, "connection"),
+    cmd!("echo", 2, FAST, 0, 0, 0, echo, "connection"),
+    cmd!("select", 2, FAST | CONNECTION, 0, 0, 0, select, "connection"),
+    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION, 0, 0, 0, quit, "connection"),
+    cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT, 0, 0, 0, reset, "connection"),
+    cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT, 0, 0, 0, auth, "connection"),
+    cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT, 0, 0, 0, hello, "connection"),
+    cmd!("client", -2, CONNECTION | NOSCRIPT, 0, 0, 0, client, "connection"),
+    cmd!("command", -1, 0, 0, 0, 0, command_cmd, "connection"),
+    cmd!("info", -1, 0, 0, 0, 0, info, "dangerous"),
+    cmd!("config", -2, ADMIN | NOSCRIPT, 0, 0, 0, config, "dangerous"),
+    cmd!("time", 1, FAST | RANDOM, 0, 0, 0, time, "fast"),
+    cmd!("debug", -2, ADMIN | NOSCRIPT, 0, 0, 0, debug, "dangerous"),
+    cmd!("waitaof", 4, NOSCRIPT, 0, 0, 0, waitaof, "connection"),
+    cmd!("wait", 3, NOSCRIPT, 0, 0, 0, wait, "connection"),
+    cmd!("bgrewriteaof", 1, ADMIN | NOSCRIPT, 0, 0, 0, bgrewriteaof, "dangerous"),
+    cmd!("lastsave", 1, FAST | RANDOM, 0, 0, 0, lastsave, "fast"),
+];
+
+fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if ctx.session.access == Access::None && a.len() > 0 && ctx.shared.tokens.full.is_some() {
+        return Err(CmdError::NoAuth);
+    }
+    match a.len() {
+        1 => Ok(Reply::status("PONG")),
+        2 => Ok(Reply::Bulk(a[1].clone())),
+        _ => Err(CmdError::WrongArgs("ping".into())),
+    }
+}
+
+fn echo(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    Ok(Reply::Bulk(a[1].clone()))
+}
+
+fn select(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let d = int(&a[1]).map_err(|_| CmdError::NotInteger)?;
+    if d < 0 || d as usize >= NUM_DBS {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    ctx.session.db = d as usize;
+    Ok(Reply::Ok)
+}
+
+fn quit(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    ctx.session.close_after_reply = true;
+    Ok(Reply::Ok)
+}
+
+fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    crate::cmd::transactions::unwatch_all(ctx.ks, ctx.session);
+    ctx.session.multi = None;
+    ctx.session.db = 0;
+    ctx.session.protocol = Protocol::Resp2;
+    ctx.session.access = ctx.shared.tokens.initial_access();
+    if let Some(c) = ctx.shared.clients.lock().get_mut(&ctx.session.id) {
+        c.name.clear();
+        c.resp = 2;
+    }
+    Ok(Reply::status("RESET"))
+}
+
+/// Checks credentials: `user` is `default`, `default_ro` or absent (either token).
+fn authenticate(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
+    let tokens = &ctx.shared.tokens;
+    if tokens.full.is_none() {
+        return Err(CmdError::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    let granted = tokens.check(pass);
+    let ok = match user {
+        None => granted != Access::None,
+        Some(u) if u == b"default" => granted != Access::None,
+        Some(u) if u == b"default_ro" => granted == Access::ReadOnly,
+        Some(_) => false,
+    };
+    if !ok {
+        return Err(CmdError::WrongPass);
+    }
+    ctx.session.access = granted;
+    Ok(())
+}
+
+fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    match a.len() {
+        2 => authenticate(ctx, None, &a[1])?,
+        3 => authenticate(ctx, Some(&a[1]), &a[2])?,
+        _ => return Err(CmdError::Syntax),
+    }
+    Ok(Reply::Ok)
+}
+
+fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut proto = None;
+    let mut i = 1;
+    if a.len() > 1 {
+        let v = int(&a[1]).map_err(|_| CmdError::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::Other("NOPROTO unsupported protocol version".into()));
+        }
+        proto = Some(if v == 3 { Protocol::Resp3 } else { Protocol::Resp2 });
+        i = 2;
+    }
+    let mut setname = None;
+    while i < a.len() {
+        if is(&a[i], "AUTH") && i + 2 < a.len() {
+            authenticate(ctx, Some(&a[i + 1]), &a[i + 2])?;
+            i += 3;
+        } else if is(&a[i], "SETNAME") && i + 1 < a.len() {
+            setname = Some(a[i + 1].clone());
+            i += 2;
+        } else {
+            return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", args::text(&a[i]))));
+        }
+    }
+    if ctx.session.access == Access::None {
+        return Err(CmdError::Other(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+        ));
+    }
+    if let Some(p) = proto {
+        ctx.session.protocol = p;
+    }
+    if let Some(c) = ctx.shared.clients.lock().get_mut(&ctx.session.id) {
+        if let Some(n) = setname {
+            c.name = args::text(&n);
+        }
+        c.resp = if ctx.session.protocol == Protocol::Resp3 { 3 } else { 2 };
+    }
+    let s = |t: &str| Reply::Bulk(Bytes::copy_from_slice(t.as_bytes()));
+    Ok(Reply::Map(vec![
+        (s("server"), s("redis")),
+        (s("version"), s(REDIS_VERSION)),
+        (s("proto"), Reply::Int(if ctx.session.protocol == Protocol::Resp3 { 3 } else { 2 })),
+        (s("id"), Reply::Int(ctx.session.id as i64)),
+        (s("mode"), s("standalone")),
+        (s("role"), s("master")),
+        (s("modules"), Reply::Array(vec![])),
+    ]))
+}
+
+fn valid_client_text(b: &[u8]) -> bool {
+    b.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo) -> String {
+    let now = ctx.now;
+    format!(
+        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        c.addr,
+        c.laddr,
+        c.name,
+        now.saturating_sub(c.created_ms) / 1000,
+        now.saturating_sub(c.last_ms) / 1000,
+        c.db,
+        if c.last_cmd.is_empty() { "NULL" } else { &c.last_cmd },
+        c.resp,
+        c.lib_name,
+        c.lib_ver
+    )
+}
+
+fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    let id = ctx.session.id;
+    let arity = |n: usize| if a.len() == n { Ok(()) } else { Err(CmdError::WrongArgs(format!("client|{sub}"))) };
+    match sub.as_str() {
+        "id" => {
+            arity(2)?;
+            Ok(Reply::Int(id as i64))
+        }
+        "setname" => {
+            arity(3)?;
+            if !valid_client_text(&a[2]) && !a[2].is_empty() {
+                return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
+            }
+            if let Some(c) = ctx.shared.clients.lock().get_mut(&id) {
+                c.name = args::text(&a[2]);
+            }
+            Ok(Reply::Ok)
+        }
+        "getname" => {
+            arity(2)?;
+            let name = ctx.shared.clients.lock().get(&id).map(|c| c.name.clone()).unwrap_or_default();
+            Ok(if name.is_empty() { Reply::Nil } else { Reply::Bulk(Bytes::from(name)) })
+        }
+        "setinfo" => {
+            arity(4)?;
+            let attr = args::text(&a[2]).to_ascii_lowercase();
+            if attr != "lib-name" && attr != "lib-ver" {
+                return Err(CmdError::err(format!("Unrecognized option '{}'", args::text(&a[2]))));
+            }
+            if !valid_client_text(&a[3]) && !a[3].is_empty() {
+                return Err(CmdError::err(format!("{attr} cannot contain spaces, newlines or special characters.")));
+            }
+            if let Some(c) = ctx.shared.clients.lock().get_mut(&id) {
+                if attr == "lib-name" {
+                    c.lib_name = args::text(&a[3]);
+                } else {
+                    c.lib_ver = args::text(&a[3]);
+                }
+            }
+            Ok(Reply::Ok)
+        }
+        "list" => {
+            let clients = ctx.shared.clients.lock().clone();
+            let mut out = String::new();
+            for (cid, c) in clients.iter() {
+                out.push_str(&client_line(ctx, *cid, c));
+            }
+            Ok(Reply::Verbatim(Bytes::from(out)))
+        }
+        "info" => {
+            arity(2)?;
+            let c = ctx.shared.clients.lock().get(&id).cloned().unwrap_or_default();
+            Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c))))
+        }
+        "no-evict" | "no-touch" => {
+            arity(3)?;
+            if is(&a[2], "on") || is(&a[2], "off") {
+                Ok(Reply::Ok)
+            } else {
+                Err(CmdError::Syntax)
+            }
+        }
+        "help" => Ok(Reply::Array(
+            [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "SETINFO <option> <value>",
+                "LIST",
+                "INFO",
+                "HELP",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "CLIENT".into() }),
+    }
+}
+
+fn flag_names(spec: &CommandSpec) -> Vec<Reply> {
+    let mut f = Vec::new();
+    let st = |s: &'static str| Reply::Status(Bytes::from_static(s.as_bytes()));
+    if spec.has(WRITE) {
+        f.push(st("write"));
+    }
+    if spec.has(READONLY) {
+        f.push(st("readonly"));
+    }
+    if spec.has(DENYOOM) {
+        f.push(st("denyoom"));
+    }
+    if spec.has(ADMIN) {
+        f.push(st("admin"));
+    }
+    if spec.has(NOSCRIPT) {
+        f.push(st("noscript"));
+    }
+    if spec.has(FAST) {
+        f.push(st("fast"));
+    }
+    if spec.has(NO_AUTH) {
+        f.push(st("no_auth"));
+    }
+    if spec.has(BLOCKING) {
+        f.push(st("blocking"));
+    }
+    if spec.has(NO_MULTI_QUEUE) {
+        f.push(st("no_multi"));
+    }
+    f
+}
+
+fn command_info(spec: &CommandSpec) -> Reply {
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::from_static(spec.name.as_bytes())),
+        Reply::Int(spec.arity as i64),
+        Reply::Set(flag_names(spec)),
+        Reply::Int(spec.first_key as i64),
+        Reply::Int(spec.last_key as i64),
+        Reply::Int(spec.step as i64),
+        Reply::Set(vec![Reply::Status(Bytes::from(format!("@{}", spec.group)))]),
+        Reply::Set(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+    ])
+}
+
+fn sorted_specs() -> Vec<&'static CommandSpec> {
+    let mut v: Vec<_> = command::table().values().copied().collect();
+    v.sort_by_key(|s| s.name);
+    v
+}
+
+fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() == 1 {
+        return Ok(Reply::Array(sorted_specs().into_iter().map(command_info).collect()));
+    }
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" => Ok(Reply::Int(command::table().len() as i64)),
+        "info" => {
+            if a.len() == 2 {
+                return Ok(Reply::Array(sorted_specs().into_iter().map(command_info).collect()));
+            }
+            Ok(Reply::Array(a[2..].iter().map(|n| command::lookup(n).map_or(Reply::NilArray, command_info)).collect()))
+        }
+        "list" => Ok(Reply::Array(sorted_specs().into_iter().map(|s| Reply::Bulk(Bytes::from_static(s.name.as_bytes()))).collect())),
+        "docs" => {
+            let names: Vec<&'static CommandSpec> =
+                if a.len() == 2 { sorted_specs() } else { a[2..].iter().filter_map(|n| command::lookup(n)).collect() };
+            Ok(Reply::Map(
+                names
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            Reply::Bulk(Bytes::from_static(s.name.as_bytes())),
+                            Reply::Map(vec![(Reply::bulk("group"), Reply::Bulk(Bytes::from_static(s.group.as_bytes())))]),
+                        )
+                    })
+                    .collect(),
+            ))
+        }
+        "getkeys" => {
+            let Some(spec) = a.get(2).and_then(|n| command::lookup(n)) else {
+                return Err(CmdError::err("Invalid command specified"));
+            };
+            let cmd_args = &a[2..];
+            if !spec.arity_ok(cmd_args.len()) {
+                return Err(CmdError::err("Invalid number of arguments specified for command"));
+            }
+            let keys: Vec<Reply> = spec.key_indexes(cmd_args.len()).map(|i| Reply::Bulk(cmd_args[i].clone())).collect();
+            if keys.is_empty() {
+                return Err(CmdError::err("The command has no key arguments"));
+            }
+            Ok(Reply::Array(keys))
+        }
+        "help" => Ok(Reply::Array(
+            [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "INFO [<command-name> ...]",
+                "LIST",
+                "DOCS",
+                "GETKEYS <full-command>",
+                "HELP",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "COMMAND".into() }),
+    }
+}
+
+/// Resident set size of this process in bytes (from /proc).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
+    let all = sections.is_empty() || sections.iter().any(|s| s == "all" || s == "everything" || s == "default");
+    let want = |s: &str| all || sections.iter().any(|x| x == s);
+    let shared = ctx.shared;
+    let mut o = String::new();
+    let uptime = shared.started.elapsed().as_secs();
+    if want("server") {
+        let _ = write!(
+            o,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nstashd_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nhttp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:stashd\r\nconfig_file:{}\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            shared.facts.tcp_port,
+            shared.facts.http_port,
+            uptime / 86400,
+            shared.config.read().hz,
+            shared.facts.config_file,
+        );
+    }
+    if want("clients") {
+        let n = shared.clients.lock().len();
+        let blocked: usize = ctx.ks.blocked.values().map(|v| v.len()).sum();
+        let _ = write!(
+            o,
+            "# Clients\r\nconnected_clients:{n}\r\nmaxclients:{}\r\nblocked_clients:{blocked}\r\n\r\n",
+            shared.config.read().maxclients
+        );
+    }
+    if want("memory") {
+        let rss = rss_bytes();
+        let _ = write!(
+            o,
+            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
+            rss as f64 / 1048576.0
+        );
+    }
+    if want("persistence") {
+        let aof = shared.aof.as_ref();
+        let (incr, base) = aof.map_or((0, 0), |a| a.sizes());
+        let _ = write!(
+            o,
+            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_last_bgrewrite_status:ok\r\naof_current_size:{}\r\naof_base_size:{base}\r\naof_fsync_policy:{}\r\naof_written_offset:{}\r\naof_durable_offset:{}\r\nrdb_changes_since_last_save:{}\r\n\r\n",
+            aof.is_some() as u8,
+            aof.is_some_and(|a| a.rewriting()) as u8,
+            incr + base,
+            shared.config.read().appendfsync.as_str(),
+            aof.map_or(0, |a| a.written_offset()),
+            aof.map_or(0, |a| a.durable_offset()),
+            ctx.ks.dirty,
+        );
+    }
+    if want("stats") {
+        let st = &ctx.ks.stats;
+        let _ = write!(
+            o,
+            "# Stats\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
+            st.commands, st.expired_keys, st.keyspace_hits, st.keyspace_misses
+        );
+    }
+    if want("replication") {
+        o.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    }
+    if want("cpu") {
+        o.push_str("# CPU\r\n");
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+            let tick = 100.0;
+            let ut = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+            let st = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+            let _ = write!(o, "used_cpu_sys:{st:.6}\r\nused_cpu_user:{ut:.6}\r\n");
+        }
+        o.push_str("\r\n");
+    }
+    if want("keyspace") {
+        o.push_str("# Keyspace\r\n");
+        for (i, db) in ctx.ks.dbs.iter().enumerate() {
+            if !db.is_empty() {
+                let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.expires.len());
+            }
+        }
+        o.push_str("\r\n");
+    }
+    while o.ends_with("\r\n\r\n") {
+        o.truncate(o.len() - 2);
+    }
+    o
+}
+
+fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sections: Vec<String> = a[1..].iter().map(|s| args::text(s).to_ascii_lowercase()).collect();
+    Ok(Reply::Verbatim(Bytes::from(info_text(ctx, &sections))))
+}
+
+fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" => {
+            if a.len() < 3 {
+                return Err(CmdError::WrongArgs("config|get".into()));
+            }
+            let mut params = ctx.shared.config.read().params();
+            params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof.is_some()));
+            let mut out = Vec::new();
+            for (name, value) in params {
+                if a[2..].iter().any(|p| crate::glob::matches_nocase(p, name.as_bytes())) {
+                    out.push((Reply::Bulk(Bytes::from_static(name.as_bytes())), Reply::Bulk(Bytes::from(value))));
+                }
+            }
+            Ok(Reply::Map(out))
+        }
+        "set" => {
+            if a.len() < 4 || a.len() % 2 != 0 {
+                return Err(CmdError::WrongArgs("config|set".into()));
+            }
+            let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof.is_some());
+            let mut cfg = ctx.shared.config.read().clone();
+            for pair in a[2..].chunks(2) {
+                let name = args::text(&pair[0]).to_ascii_lowercase();
+                if statics.iter().any(|(n, _)| *n == name) {
+                    return Err(CmdError::err(format!(
+                        "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                    )));
+                }
+                cfg.set(&name, &args::text(&pair[1]))?;
+            }
+            if let Some(aof) = &ctx.shared.aof {
+                aof.set_policy(cfg.appendfsync);
+            }
+            *ctx.shared.config.write() = cfg;
+            Ok(Reply::Ok)
+        }
+        "resetstat" => {
+            ctx.ks.stats = Default::default();
+            Ok(Reply::Ok)
+        }
+        "rewrite" => {
+            Err(CmdError::err("CONFIG REWRITE is not supported by stashd; settings come from flags, STASHD_* variables and the TOML file"))
+        }
+        "help" => Ok(Reply::Array(
+            [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "HELP",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "CONFIG".into() }),
+    }
+}
+
+fn time(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let us = ctx.shared.clock.now_us();
+    Ok(Reply::Array(vec![Reply::Bulk(args::int_bytes((us / 1_000_000) as i64)), Reply::Bulk(args::int_bytes((us % 1_000_000) as i64))]))
+}
+
+fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if !ctx.shared.facts.debug_enabled && ctx.session.face != Face::Loading {
+        return Err(CmdError::err(
+            "DEBUG command not allowed. If the enable-debug-command option is set to \"no\", start stashd with --enable-debug-command to use it.",
+        ));
+    }
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        // Test hook: moves the server clock forward so TTLs pass without sleeping.
+        "jump-clock" if a.len() == 3 => {
+            let ms = int(&a[2])?;
+            ctx.shared.clock.advance(ms);
+            ctx.propagate_none();
+            Ok(Reply::Ok)
+        }
+        "object" if a.len() == 3 => {
+            let Some(e) = ctx.entry(&a[2]) else { return Err(CmdError::NoSuchKey) };
+            let text = format!(
+                "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+                e.value.encoding(),
+                e.value.approx_size()
+            );
+            Ok(Reply::Status(Bytes::from(text)))
+        }
+        "sleep" if a.len() == 3 => {
+            let secs = args::float(&a[2])?;
+            std::thread::sleep(Duration::from_secs_f64(secs.clamp(0.0, 10.0)));
+            Ok(Reply::Ok)
+        }
+        _ => Err(CmdError::err(format!("Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", args::text(&a[1])))),
+    }
+}
+
+fn waitaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let numlocal = int(&a[1])?;
+    let numreplicas = int(&a[2])?;
+    let timeout = int(&a[3]).map_err(|_| CmdError::BadTimeout)?;
+    if timeout < 0 {
+        return Err(CmdError::NegativeTimeout);
+    }
+    if numlocal < 0 || numreplicas < 0 {
+        return Err(CmdError::NotInteger);
+    }
+    let Some(aof) = &ctx.shared.aof else {
+        if numlocal > 0 {
+            return Err(CmdError::err("WAITAOF cannot be used when numlocal is set but appendonly is disabled."));
+        }
+        return Ok(Reply::Array(vec![Reply::Int(0), Reply::Int(0)]));
+    };
+    let wait = if timeout == 0 { Duration::from_secs(60) } else { Duration::from_millis(timeout as u64) };
+    let durable = aof.sync_blocking(ctx.session.last_write_offset, wait);
+    Ok(Reply::Array(vec![Reply::Int(durable as i64), Reply::Int(0)]))
+}
+
+fn wait(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    int(&a[1])?;
+    let t = int(&a[2]).map_err(|_| CmdError::BadTimeout)?;
+    if t < 0 {
+        return Err(CmdError::NegativeTimeout);
+    }
+    // Standalone server: no replicas to wait for.
+    Ok(Reply::Int(0))
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let Some(aof) = &ctx.shared.aof else {
+        return Err(CmdError::err("stashd is running --in-memory: there is no append-only log to rewrite"));
+    };
+    if aof.start_rewrite(ctx.ks) {
+        Ok(Reply::status("Background append only file rewriting started"))
+    } else {
+        Err(CmdError::err("Background append only file rewriting already in progress"))
+    }
+}
+
+fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int((ctx.shared.started.elapsed().as_secs() as i64 - ctx.now as i64 / 1000).abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{b, T};
+    use crate::Reply;
+
+    #[test]
+    fn ping_echo_select_hello() {
+        let mut t = T::new();
+        assert_eq!(t.ok(&["PING"]), Reply::status("PONG"));
+        assert_eq!(t.ok(&["ping", "hi"]), b("hi"));
+        assert_eq!(t.ok(&["ECHO", "x"]), b("x"));
+        assert_eq!(t.err(&["HELLO", "4"]), "NOPROTO unsupported protocol version");
+        let Reply::Map(m) = t.ok(&["HELLO", "3"]) else { panic!() };
+        assert!(m.contains(&(b("proto"), Reply::Int(3))));
+        assert_eq!(
+            t.err(&["AUTH", "x"]),
+            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+        );
+        assert!(t.err(&["FOO", "a", "b"]).starts_with("ERR unknown command 'FOO', with args beginning with: 'a' 'b' "));
+    }
+
+    #[test]
+    fn config_and_command() {
+        let mut t = T::new();
+        let Reply::Map(m) = t.ok(&["CONFIG", "GET", "appendfsync"]) else { panic!() };
+        assert_eq!(m, vec![(b("appendfsync"), b("everysec"))]);
+        assert_eq!(t.ok(&["CONFIG", "SET", "appendfsync", "always"]), Reply::Ok);
+        assert!(t.err(&["CONFIG", "SET", "port", "1"]).contains("can't set immutable config"));
+        assert!(t.err(&["CONFIG", "SET", "appendfsync", "sometimes"]).contains("must be one of"));
+        let Reply::Int(n) = t.ok(&["COMMAND", "COUNT"]) else { panic!() };
+        assert!(n > 50);
+        let Reply::Array(info) = t.ok(&["COMMAND", "INFO", "get", "nosuch"]) else { panic!() };
+        assert_eq!(info[1], Reply::NilArray);
+        let Reply::Verbatim(text) = t.ok(&["INFO", "keyspace"]) else { panic!() };
+        assert!(text.starts_with(b"# Keyspace"));
+        assert!(t.err(&["DEBUG", "JUMP-CLOCK", "5"]).contains("DEBUG command not allowed"));
+    }
+}

@@ -1,0 +1,226 @@
+//! The execution context a handler receives: the keyspace (with lazy expiry), the client's session,
+//! the shared server state, the current time, and the effects to append to the log.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::engine::Shared;
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::{Db, Keyspace};
+use crate::session::{Face, Session};
+use crate::value::{Entry, Map, Set, Value};
+use crate::zset::ZSet;
+
+/// A write to record in the append-only log: the database and the command that reproduces it.
+pub type Effect = (usize, Vec<Bytes>);
+
+/// What a blocking command waits for: keys to be signalled, and its timeout in ms (0 = forever).
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    /// Keys (in the client's db) whose modification should retry the command.
+    pub keys: Vec<Bytes>,
+    /// Timeout in milliseconds; 0 waits forever.
+    pub timeout_ms: u64,
+}
+
+/// Everything a command handler works with.
+pub struct Ctx<'a> {
+    /// The whole keyspace (all databases).
+    pub ks: &'a mut Keyspace,
+    /// The calling client.
+    pub session: &'a mut Session,
+    /// Server-wide state (clock, config, log, clients).
+    pub shared: &'a Shared,
+    /// Time at the start of the command, in Unix ms (fixed for the whole command, as Redis does).
+    pub now: u64,
+    pub(crate) effects: Vec<Effect>,
+    pub(crate) custom_effects: bool,
+    pub(crate) block: Option<BlockRequest>,
+}
+
+macro_rules! typed_access {
+    ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr) => {
+        /// Reads the value at `key` if it has this type; `WRONGTYPE` if another type.
+        pub fn $get(&mut self, key: &[u8]) -> CmdResult<Option<&$ty>> {
+            match self.lookup(key) {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(_) => Err(CmdError::WrongType),
+            }
+        }
+        /// Mutable access to the value at `key` if it has this type; `WRONGTYPE` if another type.
+        pub fn $get_mut(&mut self, key: &[u8]) -> CmdResult<Option<&mut $ty>> {
+            match self.lookup_mut(key) {
+                None => Ok(None),
+                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(_) => Err(CmdError::WrongType),
+            }
+        }
+        /// Mutable access, creating an empty value (without TTL) when the key is missing.
+        pub fn $or_create(&mut self, key: &[u8]) -> CmdResult<&mut $ty> {
+            if self.lookup(key).is_none() {
+                let now_s = (self.now / 1000) as u32;
+                self.db().insert(Bytes::copy_from_slice(key), Value::$variant($new), 0, now_s);
+            }
+            match self.lookup_mut(key) {
+                Some(Value::$variant(v)) => Ok(v),
+                _ => Err(CmdError::WrongType),
+            }
+        }
+    };
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one top-level command.
+    pub fn new(ks: &'a mut Keyspace, session: &'a mut Session, shared: &'a Shared, now: u64) -> Self {
+        Ctx { ks, session, shared, now, effects: Vec::new(), custom_effects: false, block: None }
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.ks.dbs[self.session.db]
+    }
+
+    /// Index of the selected database.
+    pub fn db_index(&self) -> usize {
+        self.session.db
+    }
+
+    /// Deletes `key` if its TTL has passed (recording a `DEL` effect). Returns true if it did.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let dbi = self.session.db;
+        let now = self.now;
+        let expired = matches!(self.ks.dbs[dbi].map.get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now);
+        if expired {
+            self.reclaim_expired(dbi, key);
+        }
+        expired
+    }
+
+    /// Removes an expired key of db `dbi`, counting it and logging a `DEL`.
+    pub(crate) fn reclaim_expired(&mut self, dbi: usize, key: &[u8]) {
+        let key = Bytes::copy_from_slice(key);
+        self.ks.dbs[dbi].remove(&key);
+        self.ks.stats.expired_keys += 1;
+        self.ks.signal_modified(dbi, &key);
+        if self.session.face != Face::Loading {
+            self.effects.push((dbi, vec![Bytes::from_static(b"DEL"), key]));
+        }
+    }
+
+    /// The live entry at `key` (after lazy expiry), without touching hit/miss statistics.
+    pub fn entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(key);
+        self.db().map.get_mut(key)
+    }
+
+    /// The live value at `key` for reading (counts a keyspace hit or miss).
+    pub fn lookup(&mut self, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(key);
+        let now_s = (self.now / 1000) as u32;
+        let dbi = self.session.db;
+        match self.ks.dbs[dbi].map.get_mut(key) {
+            Some(e) => {
+                self.ks.stats.keyspace_hits += 1;
+                e.atime = now_s;
+                Some(&e.value)
+            }
+            None => {
+                self.ks.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The live value at `key` for writing.
+    pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_needed(key);
+        let now_s = (self.now / 1000) as u32;
+        self.db().map.get_mut(key).map(|e| {
+            e.atime = now_s;
+            &mut e.value
+        })
+    }
+
+    /// True if `key` exists (after lazy expiry).
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.db().map.contains_key(key)
+    }
+
+    /// Stores `value` at `key` with absolute expiry `expire_at` (0 = none), replacing any old value.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
+        let now_s = (self.now / 1000) as u32;
+        self.db().insert(Bytes::copy_from_slice(key), value, expire_at, now_s);
+    }
+
+    /// Deletes `key`; returns true if it existed (and had not expired).
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        if self.expire_if_needed(key) {
+            return false;
+        }
+        self.db().remove(key).is_some()
+    }
+
+    /// Deletes `key` if it holds an empty collection (Redis never keeps empty aggregates).
+    pub fn delete_if_empty(&mut self, key: &[u8]) {
+        let empty = match self.db().map.get(key).map(|e| &e.value) {
+            Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Hash(h)) => h.is_empty(),
+            Some(Value::Set(s)) => s.is_empty(),
+            Some(Value::ZSet(z)) => z.is_empty(),
+            _ => false,
+        };
+        if empty {
+            self.db().remove(key);
+        }
+    }
+
+    /// The key's absolute expiry (0 = none), or None if missing.
+    pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
+        self.entry(key).map(|e| e.expire_at)
+    }
+
+    /// Sets (or with 0 clears) the expiry of an existing key.
+    pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
+        self.expire_if_needed(key);
+        self.db().set_expire(key, at)
+    }
+
+    /// Counts `n` modifications (feeds the log, WATCH, the sync token).
+    pub fn dirty(&mut self, n: u64) {
+        self.ks.dirty += n;
+    }
+
+    /// Signals that `key` changed (WATCH versions, blocked clients) beyond the command's declared keys.
+    pub fn signal(&mut self, key: &Bytes) {
+        let dbi = self.session.db;
+        self.ks.signal_modified(dbi, key);
+    }
+
+    /// Logs `args` (in the selected db) instead of the command as received, for commands whose
+    /// effect must be made deterministic (relative TTLs, random picks, floats). May be called
+    /// several times; calling it with nothing logs nothing.
+    pub fn propagate(&mut self, args: Vec<Bytes>) {
+        self.custom_effects = true;
+        self.effects.push((self.session.db, args));
+    }
+
+    /// Declares that the command logs nothing of its own even though it counted as dirty.
+    pub fn propagate_none(&mut self) {
+        self.custom_effects = true;
+    }
+
+    /// Asks the face to park the client until one of `keys` changes or the timeout passes.
+    /// The handler returns the reply to send if it times out.
+    pub fn block_on(&mut self, keys: Vec<Bytes>, timeout_ms: u64) {
+        self.block = Some(BlockRequest { keys, timeout_ms });
+    }
+
+    typed_access!(get_str, get_str_mut, str_or_create, Str, Bytes, Bytes::new());
+    typed_access!(get_list, get_list_mut, list_or_create, List, VecDeque<Bytes>, VecDeque::new());
+    typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default());
+    typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default());
+    typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new());
+}

@@ -1,0 +1,353 @@
+//! The engine: the locked keyspace plus the dispatcher that checks and runs commands.
+//!
+//! Every face calls [`Engine::execute`] (or [`Engine::execute_batch`]) with a [`Session`]; the
+//! keyspace lock is held for the whole command (or MULTI/EXEC), which makes each atomic.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use crate::aof::Aof;
+use crate::clock::Clock;
+use crate::command::{self, flags, CommandSpec};
+use crate::config::RuntimeConfig;
+use crate::ctx::{Ctx, Effect};
+use crate::error::CmdError;
+use crate::keyspace::Keyspace;
+use crate::session::{Access, Face, Session};
+use crate::Reply;
+
+/// Credentials for the `default` (full) and `default_ro` (read-only) users.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    /// Full-access token; `None` means no authentication is required.
+    pub full: Option<String>,
+    /// Read-only token.
+    pub readonly: Option<String>,
+}
+
+impl Tokens {
+    /// The access a presented token grants.
+    pub fn check(&self, token: &[u8]) -> Access {
+        let eq = |t: &Option<String>| t.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), token));
+        if eq(&self.full) {
+            Access::Full
+        } else if eq(&self.readonly) {
+            Access::ReadOnly
+        } else {
+            Access::None
+        }
+    }
+    /// The access a new client starts with.
+    pub fn initial_access(&self) -> Access {
+        if self.full.is_some() {
+            Access::None
+        } else {
+            Access::Full
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What `CLIENT LIST` shows of a connection.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Peer address.
+    pub addr: String,
+    /// Local address.
+    pub laddr: String,
+    /// `CLIENT SETNAME`.
+    pub name: String,
+    /// `CLIENT SETINFO LIB-NAME`.
+    pub lib_name: String,
+    /// `CLIENT SETINFO LIB-VER`.
+    pub lib_ver: String,
+    /// Selected db.
+    pub db: usize,
+    /// Connection time (ms).
+    pub created_ms: u64,
+    /// Last command time (ms).
+    pub last_ms: u64,
+    /// Last command name.
+    pub last_cmd: String,
+    /// Protocol version.
+    pub resp: u8,
+}
+
+/// Static facts about the running server, for `INFO` and `CONFIG GET`.
+#[derive(Debug, Clone, Default)]
+pub struct ServerFacts {
+    /// RESP port.
+    pub tcp_port: u16,
+    /// HTTP port.
+    pub http_port: u16,
+    /// Bind address.
+    pub bind: String,
+    /// Data directory (empty when in memory).
+    pub data_dir: String,
+    /// Path of the config file, if any.
+    pub config_file: String,
+    /// Whether `DEBUG` is enabled.
+    pub debug_enabled: bool,
+}
+
+/// State shared by all clients.
+pub struct Shared {
+    /// The keyspace behind the one lock.
+    pub ks: Mutex<Keyspace>,
+    /// The time source.
+    pub clock: Clock,
+    /// Runtime settings (`CONFIG GET/SET`).
+    pub config: RwLock<RuntimeConfig>,
+    /// The append-only log, absent with `--in-memory`.
+    pub aof: Option<Aof>,
+    /// Credentials.
+    pub tokens: Tokens,
+    /// Connected clients.
+    pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
+    /// Facts for INFO.
+    pub facts: ServerFacts,
+    next_client_id: AtomicU64,
+    /// Process start.
+    pub started: Instant,
+}
+
+/// The result of running a command.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A reply (or error) to send now.
+    Done(Result<Reply, CmdError>),
+    /// The client must wait until `notify` fires or `timeout_ms` passes, then re-run `args`.
+    Blocked {
+        /// The command to run again.
+        args: Vec<Bytes>,
+        /// Fired when one of the awaited keys changes.
+        notify: Arc<Notify>,
+        /// Timeout in ms (0 = forever).
+        timeout_ms: u64,
+        /// What to answer on timeout.
+        timeout_reply: Reply,
+    },
+}
+
+/// A handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    /// The shared state.
+    pub shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// An engine over an existing keyspace (as recovered from disk).
+    pub fn new(ks: Keyspace, clock: Clock, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
+        Engine {
+            shared: Arc::new(Shared {
+                ks: Mutex::new(ks),
+                clock,
+                config: RwLock::new(config),
+                aof,
+                tokens,
+                clients: Mutex::new(BTreeMap::new()),
+                facts,
+                next_client_id: AtomicU64::new(1),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// An in-memory engine with no password, for tests.
+    pub fn in_memory(clock: Clock) -> Self {
+        Engine::new(Keyspace::default(), clock, RuntimeConfig::default(), None, Tokens::default(), ServerFacts::default())
+    }
+
+    /// Opens a session for a new client of `face`.
+    pub fn open_session(&self, face: Face, addr: &str, laddr: &str) -> Session {
+        let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let access = if face == Face::Loading { Access::Full } else { self.shared.tokens.initial_access() };
+        if face == Face::Resp {
+            let now = self.shared.clock.now_ms();
+            self.shared.clients.lock().insert(
+                id,
+                ClientInfo { addr: addr.into(), laddr: laddr.into(), created_ms: now, last_ms: now, resp: 2, ..Default::default() },
+            );
+        }
+        Session::new(id, face, access)
+    }
+
+    /// Closes a session: drops its WATCHes and its `CLIENT LIST` row.
+    pub fn close_session(&self, session: &mut Session) {
+        if !session.watched.is_empty() {
+            let mut ks = self.shared.ks.lock();
+            crate::cmd::transactions::unwatch_all(&mut ks, session);
+        }
+        self.shared.clients.lock().remove(&session.id);
+    }
+
+    /// Runs one command.
+    pub fn execute(&self, session: &mut Session, args: Vec<Bytes>) -> Outcome {
+        let mut ks = self.shared.ks.lock();
+        self.execute_locked(&mut ks, session, args)
+    }
+
+    /// Runs queued commands under one lock acquisition until the queue is empty, a command blocks,
+    /// or the client asked to quit. Outcomes are appended to `out` in order.
+    pub fn execute_batch(&self, session: &mut Session, queue: &mut VecDeque<Vec<Bytes>>, out: &mut Vec<Outcome>) {
+        let mut ks = self.shared.ks.lock();
+        while let Some(args) = queue.pop_front() {
+            if args.is_empty() {
+                continue;
+            }
+            let o = self.execute_locked(&mut ks, session, args);
+            let stop = matches!(o, Outcome::Blocked { .. }) || session.close_after_reply;
+            out.push(o);
+            if stop {
+                break;
+            }
+        }
+    }
+
+    fn execute_locked(&self, ks: &mut Keyspace, session: &mut Session, args: Vec<Bytes>) -> Outcome {
+        let now = self.shared.clock.now_ms();
+        let mut ctx = Ctx::new(ks, session, &self.shared, now);
+        let result = dispatch(&mut ctx, &args);
+        let Ctx { effects, block, .. } = ctx;
+        if !effects.is_empty() {
+            if let Some(aof) = &self.shared.aof {
+                session.last_write_offset = aof.append(&effects);
+            }
+        }
+        if let Some(block) = block {
+            if session.face == Face::Resp && session.multi.is_none() {
+                if let Ok(timeout_reply) = result {
+                    let notify = Arc::new(Notify::new());
+                    for k in block.keys {
+                        ks.blocked.entry((session.db, k)).or_default().push(notify.clone());
+                    }
+                    return Outcome::Blocked { args, notify, timeout_ms: block.timeout_ms, timeout_reply };
+                }
+            }
+        }
+        if session.face == Face::Resp {
+            if let Some(c) = self.shared.clients.lock().get_mut(&session.id) {
+                c.last_ms = now;
+                c.db = session.db;
+                c.last_cmd = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+            }
+        }
+        Outcome::Done(result)
+    }
+
+    /// Replays logged effects at start-up (no auth, no logging, no blocking).
+    pub fn replay(&self, ks: &mut Keyspace, effects: &[Effect], session: &mut Session) -> Result<(), CmdError> {
+        let now = self.shared.clock.now_ms();
+        for (db, args) in effects {
+            session.db = *db;
+            let mut ctx = Ctx::new(ks, session, &self.shared, now);
+            dispatch(&mut ctx, args)?;
+        }
+        Ok(())
+    }
+
+    /// The current write counter (the REST face's sync token).
+    pub fn dirty(&self) -> u64 {
+        self.shared.ks.lock().dirty
+    }
+
+    /// Removes a parked client's registrations after it timed out or was woken.
+    pub fn unblock(&self, db: usize, keys: &[Bytes], notify: &Arc<Notify>) {
+        let mut ks = self.shared.ks.lock();
+        for k in keys {
+            let slot = (db, k.clone());
+            if let Some(ws) = ks.blocked.get_mut(&slot) {
+                ws.retain(|w| !Arc::ptr_eq(w, notify));
+                if ws.is_empty() {
+                    ks.blocked.remove(&slot);
+                }
+            }
+        }
+    }
+
+    /// One active-expiry cycle (Redis's sampling algorithm); returns keys reclaimed.
+    pub fn active_expire_cycle(&self, budget: std::time::Duration) -> usize {
+        crate::expire::active_cycle(self, budget)
+    }
+}
+
+/// Checks a command against the table (existence, arity, auth, ACL, MULTI queueing) and runs it.
+pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let Some(spec) = command::lookup(&args[0]) else {
+        flag_transaction(ctx);
+        return Err(unknown_command(args));
+    };
+    if !spec.arity_ok(args.len()) {
+        flag_transaction(ctx);
+        return Err(CmdError::WrongArgs(spec.name.to_string()));
+    }
+    match ctx.session.access {
+        Access::None if !spec.has(flags::NO_AUTH) => {
+            flag_transaction(ctx);
+            return Err(CmdError::NoAuth);
+        }
+        Access::ReadOnly if spec.has(flags::WRITE) || spec.has(flags::ADMIN) => {
+            flag_transaction(ctx);
+            return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
+        }
+        _ => {}
+    }
+    if ctx.session.multi.is_some() && !spec.has(flags::NO_MULTI_QUEUE) {
+        if let Some(m) = ctx.session.multi.as_mut() {
+            m.queue.push(args.to_vec());
+        }
+        return Ok(Reply::status("QUEUED"));
+    }
+    call(ctx, spec, args)
+}
+
+/// Runs a command whose checks passed, logging its effect and signalling its keys if it wrote.
+pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Reply, CmdError> {
+    ctx.ks.stats.commands += 1;
+    let dirty_before = ctx.ks.dirty;
+    let saved_custom = std::mem::replace(&mut ctx.custom_effects, false);
+    let result = (spec.handler)(ctx, args);
+    let wrote = ctx.ks.dirty != dirty_before;
+    if wrote {
+        let dbi = ctx.session.db;
+        for i in spec.key_indexes(args.len()) {
+            ctx.ks.signal_modified(dbi, &args[i]);
+        }
+        if !ctx.custom_effects && ctx.session.face != Face::Loading {
+            ctx.effects.push((dbi, args.to_vec()));
+        }
+    }
+    ctx.custom_effects = saved_custom;
+    result
+}
+
+fn flag_transaction(ctx: &mut Ctx) {
+    if let Some(m) = ctx.session.multi.as_mut() {
+        m.failed = true;
+    }
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        let t = String::from_utf8_lossy(a);
+        let t: String = t.chars().take(room).collect();
+        list.push_str(&format!("'{t}' "));
+    }
+    let name: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    CmdError::UnknownCommand { name, args: list }
+}

@@ -1,0 +1,31 @@
+//! stashd's engine: the keyspace, the data types, the command table and dispatcher, expiry,
+//! transactions and the append-only log. It has no sockets: faces call [`Engine::execute`] with a
+//! [`Session`] and render the protocol-neutral [`Reply`].
+
+pub mod aof;
+pub mod args;
+pub mod clock;
+pub mod cmd;
+pub mod command;
+pub mod config;
+pub mod ctx;
+pub mod engine;
+pub mod error;
+pub mod expire;
+pub mod glob;
+pub mod keyspace;
+pub mod persist;
+pub mod reply;
+pub mod session;
+pub mod value;
+pub mod zset;
+
+#[cfg(test)]
+pub mod testkit;
+
+pub use clock::Clock;
+pub use ctx::Ctx;
+pub use engine::{Engine, Outcome, Tokens};
+pub use error::{CmdError, CmdResult};
+pub use reply::Reply;
+pub use session::{Access, Face, Session};

@@ -1,0 +1,75 @@
+//! Per-client state shared by every face: selected db, protocol, identity, MULTI queue and WATCHes.
+
+use bytes::Bytes;
+use stashd_resp::Protocol;
+
+/// What a client's credentials allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Not authenticated yet (a password is configured).
+    None,
+    /// Read-only token (ACL user `default_ro`).
+    ReadOnly,
+    /// Full access (ACL user `default`).
+    Full,
+}
+
+/// Which face the client uses; decides what blocking and connection commands may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// A RESP/TCP connection.
+    Resp,
+    /// One Upstash REST request.
+    Rest,
+    /// Replay of the append-only log at start-up.
+    Loading,
+}
+
+/// A queued transaction.
+#[derive(Debug, Default)]
+pub struct MultiState {
+    /// Commands queued since MULTI.
+    pub queue: Vec<Vec<Bytes>>,
+    /// A queued command was rejected: EXEC must answer EXECABORT.
+    pub failed: bool,
+}
+
+/// One client's state.
+#[derive(Debug)]
+pub struct Session {
+    /// Unique client id (`CLIENT ID`).
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    /// Protocol version for replies.
+    pub protocol: Protocol,
+    /// What the client may do.
+    pub access: Access,
+    /// Which face the client uses.
+    pub face: Face,
+    /// Open transaction, if any.
+    pub multi: Option<MultiState>,
+    /// WATCHed keys with the version seen at WATCH time.
+    pub watched: Vec<(usize, Bytes, u64)>,
+    /// Set by QUIT: the face closes the connection after sending the reply.
+    pub close_after_reply: bool,
+    /// Log offset of this client's last write (for `WAITAOF`).
+    pub last_write_offset: u64,
+}
+
+impl Session {
+    /// A new session for `face` with the given initial access.
+    pub fn new(id: u64, face: Face, access: Access) -> Self {
+        Session {
+            id,
+            db: 0,
+            protocol: Protocol::Resp2,
+            access,
+            face,
+            multi: None,
+            watched: Vec::new(),
+            close_after_reply: false,
+            last_write_offset: 0,
+        }
+    }
+}

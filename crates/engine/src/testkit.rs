@@ -1,0 +1,66 @@
+//! Unit-test helper: an in-memory engine with a manual clock and one RESP-like session.
+
+use bytes::Bytes;
+
+use crate::{Access, Clock, CmdError, Engine, Face, Outcome, Reply, Session};
+
+/// A test client.
+pub struct T {
+    /// The engine.
+    pub engine: Engine,
+    /// The client's session.
+    pub session: Session,
+}
+
+impl T {
+    /// A fresh engine at a fixed time.
+    pub fn new() -> Self {
+        let engine = Engine::in_memory(Clock::manual(1_700_000_000_000));
+        let mut session = engine.open_session(Face::Resp, "test", "test");
+        session.access = Access::Full;
+        T { engine, session }
+    }
+
+    /// Runs a command and returns its reply or error.
+    pub fn run(&mut self, args: &[&str]) -> Result<Reply, CmdError> {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        match self.engine.execute(&mut self.session, args) {
+            Outcome::Done(r) => r,
+            Outcome::Blocked { timeout_reply, .. } => Ok(timeout_reply),
+        }
+    }
+
+    /// Runs a command that must succeed.
+    pub fn ok(&mut self, args: &[&str]) -> Reply {
+        self.run(args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+    }
+
+    /// Runs a command that must fail; returns the error text.
+    pub fn err(&mut self, args: &[&str]) -> String {
+        match self.run(args) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("{args:?} should fail, got {r:?}"),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, ms: i64) {
+        self.engine.shared.clock.advance(ms);
+    }
+}
+
+impl Default for T {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A bulk reply from text.
+pub fn b(s: &str) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+/// An array of bulk replies.
+pub fn arr(items: &[&str]) -> Reply {
+    Reply::Array(items.iter().map(|s| b(s)).collect())
+}

@@ -1,0 +1,119 @@
+//! Stored values: one variant per Redis data type.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::zset::ZSet;
+
+/// The hasher used by every keyspace and collection map (randomly seeded per process).
+pub type Hasher = ahash::RandomState;
+/// Insertion-ordered hash map with O(1) random access (used for hashes and the keyspace).
+pub type Map<K, V> = indexmap::IndexMap<K, V, Hasher>;
+/// Insertion-ordered hash set with O(1) random access (used for sets).
+pub type Set<T> = indexmap::IndexSet<T, Hasher>;
+
+/// A Redis value.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// String (also integers and floats in text form).
+    Str(Bytes),
+    /// List.
+    List(VecDeque<Bytes>),
+    /// Hash.
+    Hash(Map<Bytes, Bytes>),
+    /// Set.
+    Set(Set<Bytes>),
+    /// Sorted set.
+    ZSet(ZSet),
+}
+
+impl Value {
+    /// The name `TYPE` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// The encoding `OBJECT ENCODING` reports, following Redis 7's thresholds.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(b) => {
+                if b.len() <= 20
+                    && std::str::from_utf8(b).ok().and_then(|s| s.parse::<i64>().ok()).is_some_and(|n| n.to_string().as_bytes() == &b[..])
+                {
+                    "int"
+                } else if b.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Value::List(l) => {
+                if l.len() <= 128 && l.iter().all(|e| e.len() <= 64) {
+                    "listpack"
+                } else {
+                    "quicklist"
+                }
+            }
+            Value::Hash(h) => {
+                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::Set(s) => {
+                if s.len() <= 512 && s.iter().all(|m| is_int_text(m)) {
+                    "intset"
+                } else if s.len() <= 128 && s.iter().all(|m| m.len() <= 64) {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::ZSet(z) => {
+                if z.len() <= 128 && z.iter().all(|(m, _)| m.len() <= 64) {
+                    "listpack"
+                } else {
+                    "skiplist"
+                }
+            }
+        }
+    }
+
+    /// Rough heap footprint in bytes (for `MEMORY USAGE`-style reporting).
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Str(b) => b.len(),
+            Value::List(l) => l.iter().map(|e| e.len() + 16).sum(),
+            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
+            Value::ZSet(z) => z.iter().map(|(m, _)| m.len() * 2 + 64).sum(),
+        }
+    }
+}
+
+/// True if `b` is the canonical text of an i64.
+pub fn is_int_text(b: &[u8]) -> bool {
+    stashd_resp::parse_int(b).is_some_and(|n| {
+        let mut buf = itoa::Buffer::new();
+        buf.format(n).as_bytes() == b
+    })
+}
+
+/// A keyspace entry: the value and its absolute expiry time in ms (0 = none).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// Absolute expiry in Unix milliseconds, or 0 for none.
+    pub expire_at: u64,
+    /// Last access time in Unix seconds (for `OBJECT IDLETIME`).
+    pub atime: u32,
+}
