@@ -106,8 +106,9 @@ impl Decoder {
                 }
             };
             if buf.len() < len + 2 {
-                // Reserve room for the whole payload once, instead of growing step by step.
-                buf.reserve(len + 2 - buf.len());
+                // Reserve room for the payload, but never more than 1 MiB ahead of what arrived:
+                // a client announcing a huge bulk must send it before we allocate for it.
+                buf.reserve((len + 2 - buf.len()).min(1 << 20));
                 return Ok(None);
             }
             let arg = Bytes::copy_from_slice(&buf[..len]);

@@ -213,7 +213,7 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArgs(args::text(&a[0]).to_ascii_lowercase()));
     }
     for pair in a[1..].chunks(2) {
@@ -227,7 +227,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArgs("msetnx".into()));
     }
     for pair in a[1..].chunks(2) {

@@ -1,0 +1,308 @@
+//! Start-up configuration: flags, then `STASHD_*` environment variables, then an optional TOML
+//! file, then defaults — in that order of precedence.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use stashd_engine::config::FsyncPolicy;
+use thiserror::Error;
+
+/// Configuration problems, reported before the server starts.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The TOML file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML file does not parse.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid value for {name}: {value:?} ({hint})")]
+    Invalid {
+        /// Setting name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        hint: &'static str,
+    },
+    /// Token file problems.
+    #[error("cannot store generated tokens in {path}: {source}")]
+    Tokens {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Command-line interface. Every flag also reads a `STASHD_*` variable.
+#[derive(Debug, Parser, Default)]
+#[command(name = "stashd", version, about = "Self-hosted Upstash: Redis over RESP and REST, durable by default.")]
+pub struct Cli {
+    /// Mode to run in.
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
+    /// Address to listen on (both listeners).
+    #[arg(long, env = "STASHD_BIND", global = true)]
+    pub bind: Option<String>,
+    /// RESP (Redis protocol) port.
+    #[arg(long, env = "STASHD_PORT", global = true)]
+    pub port: Option<u16>,
+    /// HTTP port (Upstash REST API).
+    #[arg(long, env = "STASHD_HTTP_PORT", global = true)]
+    pub http_port: Option<u16>,
+    /// Data directory for the append-only log.
+    #[arg(long, env = "STASHD_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory: no data directory, nothing survives a restart.
+    #[arg(long, env = "STASHD_IN_MEMORY", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub in_memory: Option<bool>,
+    /// When the log is fsynced: always, everysec or no.
+    #[arg(long, env = "STASHD_APPENDFSYNC", global = true)]
+    pub appendfsync: Option<String>,
+    /// Full-access token (REST bearer token and RESP password).
+    #[arg(long, env = "STASHD_REDIS_TOKEN", global = true, hide_env_values = true)]
+    pub redis_token: Option<String>,
+    /// Read-only token.
+    #[arg(long, env = "STASHD_REDIS_READONLY_TOKEN", global = true, hide_env_values = true)]
+    pub redis_readonly_token: Option<String>,
+    /// Largest HTTP request body in bytes.
+    #[arg(long, env = "STASHD_MAX_REQUEST_SIZE", global = true)]
+    pub max_request_size: Option<usize>,
+    /// Allow the DEBUG command (test hooks such as DEBUG JUMP-CLOCK).
+    #[arg(long, env = "STASHD_ENABLE_DEBUG_COMMAND", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_debug_command: Option<bool>,
+    /// Worker threads for the async runtime (default: number of cores).
+    #[arg(long, env = "STASHD_THREADS", global = true)]
+    pub threads: Option<usize>,
+    /// Optional TOML config file.
+    #[arg(long, env = "STASHD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Log filter (tracing syntax), e.g. `info` or `stashd=debug`.
+    #[arg(long, env = "STASHD_LOG", global = true)]
+    pub log: Option<String>,
+}
+
+/// Run modes.
+#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Development mode: in memory, with the well-known development credentials.
+    Dev,
+}
+
+/// The same settings as the flags, read from a TOML file (keys use underscores).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    bind: Option<String>,
+    port: Option<u16>,
+    http_port: Option<u16>,
+    data_dir: Option<PathBuf>,
+    in_memory: Option<bool>,
+    appendfsync: Option<String>,
+    redis_token: Option<String>,
+    redis_readonly_token: Option<String>,
+    max_request_size: Option<usize>,
+    enable_debug_command: Option<bool>,
+    threads: Option<usize>,
+    log: Option<String>,
+}
+
+/// The development token used by `stashd dev` (like the hosted service's local dev server).
+pub const DEV_TOKEN: &str = "stashd-dev-token";
+/// The development read-only token used by `stashd dev`.
+pub const DEV_READONLY_TOKEN: &str = "stashd-dev-readonly-token";
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Bind address.
+    pub bind: String,
+    /// RESP port.
+    pub port: u16,
+    /// HTTP port.
+    pub http_port: u16,
+    /// Data directory, `None` when in memory.
+    pub data_dir: Option<PathBuf>,
+    /// fsync policy.
+    pub appendfsync: FsyncPolicy,
+    /// Full token (None = no auth).
+    pub redis_token: Option<String>,
+    /// Read-only token.
+    pub redis_readonly_token: Option<String>,
+    /// HTTP body limit.
+    pub max_request_size: usize,
+    /// DEBUG allowed.
+    pub enable_debug_command: bool,
+    /// Runtime threads.
+    pub threads: Option<usize>,
+    /// Config file used.
+    pub config_file: Option<PathBuf>,
+    /// Log filter.
+    pub log: String,
+    /// Whether tokens were generated (and should be printed).
+    pub tokens_generated: bool,
+}
+
+impl Settings {
+    /// Merges flags/env over the file over defaults. Tokens are not generated here.
+    pub fn resolve(cli: Cli) -> Result<Settings, ConfigError> {
+        let file = match &cli.config {
+            Some(p) => load_file(p)?,
+            None => FileConfig::default(),
+        };
+        let dev = cli.mode == Some(Mode::Dev);
+        let in_memory = cli.in_memory.or(file.in_memory).unwrap_or(dev);
+        let fsync_text = cli.appendfsync.or(file.appendfsync).unwrap_or_else(|| "everysec".into());
+        let appendfsync = FsyncPolicy::parse(&fsync_text).ok_or(ConfigError::Invalid {
+            name: "appendfsync",
+            value: fsync_text.clone(),
+            hint: "always, everysec or no",
+        })?;
+        let mut redis_token = cli.redis_token.or(file.redis_token).filter(|t| !t.is_empty());
+        let mut redis_readonly_token = cli.redis_readonly_token.or(file.redis_readonly_token).filter(|t| !t.is_empty());
+        if dev && redis_token.is_none() {
+            redis_token = Some(DEV_TOKEN.into());
+            redis_readonly_token = redis_readonly_token.or(Some(DEV_READONLY_TOKEN.into()));
+        }
+        let max_request_size = cli.max_request_size.or(file.max_request_size).unwrap_or(10 * 1024 * 1024);
+        if max_request_size < 1024 {
+            return Err(ConfigError::Invalid {
+                name: "max_request_size",
+                value: max_request_size.to_string(),
+                hint: "at least 1024 bytes",
+            });
+        }
+        Ok(Settings {
+            bind: cli.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1".into()),
+            port: cli.port.or(file.port).unwrap_or(6379),
+            http_port: cli.http_port.or(file.http_port).unwrap_or(8080),
+            data_dir: if in_memory { None } else { Some(cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./stashd-data"))) },
+            appendfsync,
+            redis_token,
+            redis_readonly_token,
+            max_request_size,
+            enable_debug_command: cli.enable_debug_command.or(file.enable_debug_command).unwrap_or(false),
+            threads: cli.threads.or(file.threads),
+            config_file: cli.config,
+            log: cli.log.or(file.log).unwrap_or_else(|| "info".into()),
+            tokens_generated: false,
+        })
+    }
+
+    /// When no token is configured and data is durable, generates tokens once and keeps them in
+    /// `<data-dir>/tokens.toml`, so they survive restarts.
+    pub fn ensure_tokens(&mut self) -> Result<(), ConfigError> {
+        if self.redis_token.is_some() {
+            return Ok(());
+        }
+        let generated = || generate_token();
+        let Some(dir) = &self.data_dir else {
+            self.redis_token = Some(generated());
+            self.redis_readonly_token = self.redis_readonly_token.take().or_else(|| Some(generated()));
+            self.tokens_generated = true;
+            return Ok(());
+        };
+        let path = dir.join("tokens.toml");
+        #[derive(Deserialize)]
+        struct Stored {
+            redis_token: String,
+            redis_readonly_token: String,
+        }
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(s) = toml::from_str::<Stored>(&text) {
+                self.redis_token = Some(s.redis_token);
+                self.redis_readonly_token = self.redis_readonly_token.take().or(Some(s.redis_readonly_token));
+                self.tokens_generated = true;
+                return Ok(());
+            }
+        }
+        let full = generated();
+        let ro = self.redis_readonly_token.clone().unwrap_or_else(generated);
+        let text =
+            format!("# Generated by stashd on first start. Keep secret.\nredis_token = \"{full}\"\nredis_readonly_token = \"{ro}\"\n");
+        let err = |source| ConfigError::Tokens { path: path.clone(), source };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        write_private(&path, &text).map_err(err)?;
+        self.redis_token = Some(full);
+        self.redis_readonly_token = Some(ro);
+        self.tokens_generated = true;
+        Ok(())
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?
+    };
+    #[cfg(not(unix))]
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// A random URL-safe token (like the hosted service's base64-looking tokens).
+pub fn generate_token() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_flags_over_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("stashd-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, "port = 7000\nhttp_port = 7001\nappendfsync = \"always\"\n").unwrap();
+        let cli = Cli { port: Some(7100), config: Some(f.clone()), ..Default::default() };
+        let s = Settings::resolve(cli).unwrap();
+        assert_eq!(s.port, 7100);
+        assert_eq!(s.http_port, 7001);
+        assert_eq!(s.appendfsync, FsyncPolicy::Always);
+        assert_eq!(s.bind, "127.0.0.1");
+        assert_eq!(s.data_dir.as_deref(), Some(Path::new("./stashd-data")));
+        std::fs::write(&f, "prot = 1\n").unwrap();
+        assert!(matches!(Settings::resolve(Cli { config: Some(f), ..Default::default() }), Err(ConfigError::Parse { .. })));
+        let bad = Cli { appendfsync: Some("sometimes".into()), ..Default::default() };
+        assert!(matches!(Settings::resolve(bad), Err(ConfigError::Invalid { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn generated_tokens_persist() {
+        let dir = std::env::temp_dir().join(format!("stashd-tok-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = Settings::resolve(Cli { data_dir: Some(dir.clone()), ..Default::default() }).unwrap();
+        s.ensure_tokens().unwrap();
+        let first = s.redis_token.clone();
+        let mut again = Settings::resolve(Cli { data_dir: Some(dir.clone()), ..Default::default() }).unwrap();
+        again.ensure_tokens().unwrap();
+        assert_eq!(first, again.redis_token);
+        assert_ne!(again.redis_token, again.redis_readonly_token);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

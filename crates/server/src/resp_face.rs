@@ -1,0 +1,210 @@
+//! The RESP face: a TCP listener speaking RESP2/RESP3. Each connection decodes every complete
+//! command in its read buffer, runs them under one keyspace lock, and writes all replies at once.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use stashd_engine::config::FsyncPolicy;
+use stashd_engine::{Engine, Face, Outcome};
+use stashd_resp::{Decoder, ProtocolError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::render;
+
+/// Accepts connections until `shutdown` flips to true.
+pub async fn serve(listener: TcpListener, engine: Engine, mut shutdown: watch::Receiver<bool>) {
+    let live = Arc::new(AtomicUsize::new(0));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let engine = engine.clone();
+                let live = live.clone();
+                let max = engine.shared.config.read().maxclients as usize;
+                tokio::spawn(async move {
+                    if live.fetch_add(1, Ordering::AcqRel) >= max {
+                        let mut s = stream;
+                        let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+                    } else {
+                        handle(stream, peer.to_string(), engine).await;
+                    }
+                    live.fetch_sub(1, Ordering::AcqRel);
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn handle(mut stream: TcpStream, peer: String, engine: Engine) {
+    let _ = stream.set_nodelay(true);
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let mut session = engine.open_session(Face::Resp, &peer, &laddr);
+    let mut conn = Conn {
+        engine: &engine,
+        rbuf: BytesMut::with_capacity(16 * 1024),
+        wbuf: BytesMut::with_capacity(16 * 1024),
+        queue: VecDeque::new(),
+        decoder: Decoder::new(engine.shared.config.read().proto_max_bulk_len),
+    };
+    let r = conn.run(&mut stream, &mut session).await;
+    if let Err(e) = r {
+        tracing::debug!(peer, error = %e, "connection ended with an I/O error");
+    }
+    engine.close_session(&mut session);
+}
+
+struct Conn<'a> {
+    engine: &'a Engine,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    queue: VecDeque<Vec<Bytes>>,
+    decoder: Decoder,
+}
+
+impl Conn<'_> {
+    async fn run(&mut self, stream: &mut TcpStream, session: &mut stashd_engine::Session) -> std::io::Result<()> {
+        loop {
+            let proto_err = self.decode_all();
+            if !self.queue.is_empty() {
+                if !self.execute(stream, session).await? {
+                    self.flush(stream, session).await?;
+                    return Ok(());
+                }
+                self.flush(stream, session).await?;
+            }
+            if let Some(e) = proto_err {
+                render::resp_error_text(&mut self.wbuf, &format!("ERR {e}"));
+                self.flush(stream, session).await?;
+                return Ok(());
+            }
+            if self.rbuf.capacity() - self.rbuf.len() < 4096 {
+                self.rbuf.reserve(16 * 1024);
+            }
+            if stream.read_buf(&mut self.rbuf).await? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Decodes every complete command in the read buffer into the queue.
+    fn decode_all(&mut self) -> Option<ProtocolError> {
+        loop {
+            match self.decoder.decode(&mut self.rbuf) {
+                Ok(Some(args)) if args.is_empty() => continue,
+                Ok(Some(args)) => self.queue.push_back(args),
+                Ok(None) => return None,
+                Err(e) => return Some(e),
+            }
+        }
+    }
+
+    /// Runs the queue, parking on blocking commands. Returns false when the connection must close
+    /// (QUIT, or the client went away while blocked).
+    async fn execute(&mut self, stream: &mut TcpStream, session: &mut stashd_engine::Session) -> std::io::Result<bool> {
+        let mut outs = Vec::new();
+        while !self.queue.is_empty() {
+            outs.clear();
+            self.engine.execute_batch(session, &mut self.queue, &mut outs);
+            for o in outs.drain(..) {
+                match o {
+                    Outcome::Done(r) => self.render(&r, session),
+                    Outcome::Blocked { args, notify, timeout_ms, timeout_reply } => {
+                        self.flush(stream, session).await?;
+                        if !self.park(stream, session, args, notify, timeout_ms, timeout_reply).await? {
+                            return Ok(false);
+                        }
+                    }
+                }
+            }
+            if session.close_after_reply {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits for a blocked command's keys to change (re-running it) or its timeout.
+    /// Returns false if the client went away meanwhile.
+    async fn park(
+        &mut self,
+        stream: &mut TcpStream,
+        session: &mut stashd_engine::Session,
+        args: Vec<Bytes>,
+        mut notify: Arc<tokio::sync::Notify>,
+        timeout_ms: u64,
+        timeout_reply: stashd_engine::Reply,
+    ) -> std::io::Result<bool> {
+        let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+        loop {
+            let woke = tokio::select! {
+                _ = notify.notified() => true,
+                _ = sleep_until(deadline) => false,
+                n = stream.read_buf(&mut self.rbuf) => {
+                    // Data that arrives while blocked waits in the buffer; EOF ends the connection.
+                    if n? == 0 {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            };
+            if !woke {
+                self.render(&Ok(timeout_reply), session);
+                return Ok(true);
+            }
+            match self.engine.execute(session, args.clone()) {
+                Outcome::Done(r) => {
+                    self.render(&r, session);
+                    return Ok(true);
+                }
+                Outcome::Blocked { notify: n, .. } => notify = n,
+            }
+        }
+    }
+
+    fn render(&mut self, r: &Result<stashd_engine::Reply, stashd_engine::CmdError>, session: &stashd_engine::Session) {
+        match r {
+            Ok(reply) => render::resp(&mut self.wbuf, reply, session.protocol),
+            Err(e) => render::resp_error(&mut self.wbuf, e),
+        }
+    }
+
+    /// Writes pending replies, first waiting for durability under `appendfsync always`.
+    async fn flush(&mut self, stream: &mut TcpStream, session: &stashd_engine::Session) -> std::io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        if let Some(aof) = &self.engine.shared.aof {
+            if session.last_write_offset > aof.durable_offset() && self.engine.shared.config.read().appendfsync == FsyncPolicy::Always {
+                aof.wait_durable(session.last_write_offset).await;
+            }
+        }
+        stream.write_all(&self.wbuf).await?;
+        self.wbuf.clear();
+        if self.wbuf.capacity() > 1 << 20 {
+            self.wbuf = BytesMut::with_capacity(16 * 1024);
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

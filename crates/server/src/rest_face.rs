@@ -1,0 +1,369 @@
+//! The Upstash Redis REST face: `POST /` (one command as a JSON array), the path form
+//! (`GET /set/foo/bar`), `/pipeline`, `/multi-exec`, with Bearer or `?_token=` auth,
+//! `Upstash-Encoding: base64`, `Upstash-Response-Format: resp2` and `upstash-sync-token`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use percent_encoding::percent_decode;
+use stashd_engine::{Access, CmdError, Engine, Face, Outcome, Reply, Session};
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
+
+use crate::render;
+
+/// Shared state of the HTTP face.
+#[derive(Clone)]
+pub struct RestState {
+    /// The engine.
+    pub engine: Engine,
+    /// Largest accepted body.
+    pub max_request_size: usize,
+}
+
+/// Builds the router (every path goes through one handler that routes by hand, because the path
+/// form makes any path a potential command).
+pub fn router(state: RestState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods(AllowMethods::list([Method::GET, Method::POST, Method::PUT, Method::HEAD]))
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(ExposeHeaders::list([header::HeaderName::from_static("upstash-sync-token")]))
+        .max_age(Duration::from_secs(86400));
+    Router::new().fallback(handle).with_state(state).layer(cors)
+}
+
+/// How the client wants replies encoded.
+#[derive(Clone, Copy)]
+struct Format {
+    base64: bool,
+    resp2: bool,
+}
+
+/// A failure before any command ran, answered with a JSON error and a status.
+struct HttpError(StatusCode, String);
+
+impl HttpError {
+    fn bad(msg: impl Into<String>) -> Self {
+        HttpError(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+async fn handle(State(st): State<RestState>, req: Request) -> Response {
+    let engine = st.engine.clone();
+    let mut resp = match handle_inner(&st, req).await {
+        Ok(r) => r,
+        Err(HttpError(status, msg)) => json_response(status, |o| render::json_error(o, &msg)),
+    };
+    let token = engine.dirty().to_string();
+    if let Ok(v) = HeaderValue::from_str(&token) {
+        resp.headers_mut().insert("upstash-sync-token", v);
+    }
+    resp
+}
+
+async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpError> {
+    let (parts, body) = req.into_parts();
+    if !matches!(parts.method, Method::GET | Method::POST | Method::PUT | Method::HEAD) {
+        return Err(HttpError(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("ERR method {} is not allowed; use GET, POST, PUT or HEAD", parts.method),
+        ));
+    }
+    let query = parts.uri.query().unwrap_or("");
+    let access = authenticate(&st.engine, &parts.headers, query)?;
+    let format = response_format(&parts.headers)?;
+    let body = axum::body::to_bytes(Body::new(body), st.max_request_size)
+        .await
+        .map_err(|_| HttpError(StatusCode::PAYLOAD_TOO_LARGE, "ERR max request size exceeded".into()))?;
+    let segments: Vec<&str> = parts.uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let mut session = st.engine.open_session(Face::Rest, "", "");
+    session.access = access;
+    match segments.as_slice() {
+        [] => {
+            if body.is_empty() {
+                return Err(HttpError::bad("ERR no command given: POST a JSON array such as [\"GET\",\"key\"]"));
+            }
+            let cmd = parse_command(&body)?;
+            let r = run_one(&st.engine, &mut session, cmd);
+            let status = if r.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            Ok(single_response(status, &r, format))
+        }
+        ["pipeline"] => {
+            let cmds = parse_commands(&body)?;
+            let results = run_pipeline(&st.engine, &mut session, cmds);
+            Ok(list_response(&results, format))
+        }
+        ["multi-exec"] => {
+            if format.resp2 {
+                return Err(HttpError::bad("ERR Upstash-Response-Format: resp2 is not supported for /multi-exec"));
+            }
+            let cmds = parse_commands(&body)?;
+            let results = run_multi(&st.engine, &mut session, cmds)?;
+            Ok(list_response(&results, format))
+        }
+        ["subscribe" | "psubscribe" | "monitor", ..] => {
+            Err(HttpError::bad("ERR pub/sub and monitor over REST are not supported by this stashd version"))
+        }
+        [cmd, rest @ ..] => {
+            let mut args = Vec::with_capacity(rest.len() + 2);
+            args.push(decode_segment(cmd));
+            args.extend(rest.iter().map(|s| decode_segment(s)));
+            if matches!(parts.method, Method::POST | Method::PUT) && !body.is_empty() {
+                args.push(body);
+            }
+            args.extend(query_args(query));
+            let r = run_one(&st.engine, &mut session, args);
+            let status = if r.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            Ok(single_response(status, &r, format))
+        }
+    }
+}
+
+fn authenticate(engine: &Engine, headers: &HeaderMap, query: &str) -> Result<Access, HttpError> {
+    let tokens = &engine.shared.tokens;
+    if tokens.full.is_none() {
+        return Ok(Access::Full);
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().as_bytes().to_vec());
+    let from_query = || form_pairs(query).find(|(k, _)| k.as_slice() == b"_token").map(|(_, v)| v.to_vec());
+    let presented = bearer.or_else(from_query);
+    match presented.map(|t| tokens.check(&t)) {
+        Some(a) if a != Access::None => Ok(a),
+        _ => Err(HttpError(StatusCode::UNAUTHORIZED, "WRONGPASS invalid or missing auth token".into())),
+    }
+}
+
+fn response_format(headers: &HeaderMap) -> Result<Format, HttpError> {
+    let base64 = headers.get("upstash-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("base64"));
+    let resp2 = match headers.get("upstash-response-format").map(|v| v.to_str().unwrap_or("").to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "json" => false,
+        Some(v) if v == "resp2" => true,
+        Some(v) => return Err(HttpError::bad(format!("ERR invalid Upstash-Response-Format {v:?}: use json or resp2"))),
+    };
+    if base64 && resp2 {
+        return Err(HttpError::bad("ERR Upstash-Encoding: base64 cannot be combined with Upstash-Response-Format: resp2"));
+    }
+    Ok(Format { base64, resp2 })
+}
+
+/// Splits a query string into decoded (key, value) pairs.
+fn form_pairs(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (decode_form(k), decode_form(v))
+    })
+}
+
+fn decode_form(s: &str) -> Vec<u8> {
+    let plus = s.replace('+', " ");
+    percent_decode(plus.as_bytes()).collect()
+}
+
+fn decode_segment(s: &str) -> Bytes {
+    Bytes::from(percent_decode(s.as_bytes()).collect::<Vec<u8>>())
+}
+
+/// Query parameters become trailing arguments: `?EX=100&NX` → `EX 100 NX` (`_token` excluded).
+fn query_args(query: &str) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = match part.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (part, None),
+        };
+        let k = decode_form(k);
+        if k == b"_token" {
+            continue;
+        }
+        out.push(Bytes::from(k));
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            out.push(Bytes::from(decode_form(v)));
+        }
+    }
+    out
+}
+
+/// Converts one JSON array element into an argument, keeping numbers' exact text.
+fn json_arg(v: &serde_json::Value) -> Bytes {
+    match v {
+        serde_json::Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
+        serde_json::Value::Number(n) => Bytes::from(n.to_string()),
+        serde_json::Value::Bool(b) => Bytes::from_static(if *b { b"true" } else { b"false" }),
+        serde_json::Value::Null => Bytes::from_static(b"null"),
+        other => Bytes::from(other.to_string()),
+    }
+}
+
+fn to_command(v: &serde_json::Value) -> Result<Vec<Bytes>, HttpError> {
+    let arr = v.as_array().ok_or_else(|| HttpError::bad("ERR a command must be a JSON array of arguments"))?;
+    if arr.is_empty() {
+        return Err(HttpError::bad("ERR empty command"));
+    }
+    if !arr[0].is_string() {
+        return Err(HttpError::bad("ERR the command name must be a string"));
+    }
+    Ok(arr.iter().map(json_arg).collect())
+}
+
+/// Parses the body of `POST /`.
+pub fn parse_command(body: &[u8]) -> Result<Vec<Bytes>, HttpErrorText> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse command: {e}")))?;
+    Ok(to_command(&v)?)
+}
+
+/// Parses the body of `/pipeline` and `/multi-exec`.
+fn parse_commands(body: &[u8]) -> Result<Vec<Vec<Bytes>>, HttpError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse pipeline request: {e}")))?;
+    let arr = v.as_array().ok_or_else(|| HttpError::bad("ERR a pipeline must be a JSON array of commands"))?;
+    if arr.is_empty() {
+        return Err(HttpError::bad("ERR empty pipeline"));
+    }
+    arr.iter().map(to_command).collect()
+}
+
+/// Alias kept public for the fuzz target: the REST argument decoder's error.
+pub type HttpErrorText = HttpErrorPublic;
+
+/// The public face of a decoding error (status code and message).
+#[derive(Debug)]
+pub struct HttpErrorPublic {
+    /// HTTP status.
+    pub status: u16,
+    /// Error text.
+    pub message: String,
+}
+
+impl From<HttpError> for HttpErrorPublic {
+    fn from(e: HttpError) -> Self {
+        HttpErrorPublic { status: e.0.as_u16(), message: e.1 }
+    }
+}
+
+impl From<HttpErrorPublic> for HttpError {
+    fn from(e: HttpErrorPublic) -> Self {
+        HttpError(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), e.message)
+    }
+}
+
+fn outcome_result(o: Outcome) -> Result<Reply, CmdError> {
+    match o {
+        Outcome::Done(r) => r,
+        // The engine never parks REST sessions; answer like a timed-out blocking call.
+        Outcome::Blocked { timeout_reply, .. } => Ok(timeout_reply),
+    }
+}
+
+fn run_one(engine: &Engine, session: &mut Session, args: Vec<Bytes>) -> Result<Reply, CmdError> {
+    outcome_result(engine.execute(session, args))
+}
+
+fn run_pipeline(engine: &Engine, session: &mut Session, cmds: Vec<Vec<Bytes>>) -> Vec<Result<Reply, CmdError>> {
+    let mut queue: VecDeque<Vec<Bytes>> = cmds.into();
+    let mut outs = Vec::with_capacity(queue.len());
+    while !queue.is_empty() {
+        engine.execute_batch(session, &mut queue, &mut outs);
+    }
+    outs.into_iter().map(outcome_result).collect()
+}
+
+/// Runs MULTI, the commands and EXEC under one lock. A command rejected while queueing discards
+/// the transaction and becomes the single error of the response.
+fn run_multi(engine: &Engine, session: &mut Session, cmds: Vec<Vec<Bytes>>) -> Result<Vec<Result<Reply, CmdError>>, HttpError> {
+    let n = cmds.len();
+    let mut queue: VecDeque<Vec<Bytes>> = VecDeque::with_capacity(n + 2);
+    queue.push_back(vec![Bytes::from_static(b"MULTI")]);
+    queue.extend(cmds);
+    queue.push_back(vec![Bytes::from_static(b"EXEC")]);
+    let mut outs = Vec::with_capacity(n + 2);
+    while !queue.is_empty() {
+        engine.execute_batch(session, &mut queue, &mut outs);
+    }
+    let mut results: Vec<Result<Reply, CmdError>> = outs.into_iter().map(outcome_result).collect();
+    for r in &results[..results.len().saturating_sub(1)] {
+        if let Err(e) = r {
+            return Err(HttpError::bad(e.to_string()));
+        }
+    }
+    match results.pop() {
+        Some(Ok(Reply::Array(items))) => Ok(items.into_iter().map(Ok).collect()),
+        Some(Ok(_)) => Err(HttpError::bad("ERR transaction aborted")),
+        Some(Err(e)) => Err(HttpError::bad(e.to_string())),
+        None => Err(HttpError::bad("ERR empty transaction")),
+    }
+}
+
+fn json_response(status: StatusCode, fill: impl FnOnce(&mut Vec<u8>)) -> Response {
+    let mut out = Vec::with_capacity(64);
+    fill(&mut out);
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], out).into_response()
+}
+
+fn resp2_response(status: StatusCode, fill: impl FnOnce(&mut BytesMut)) -> Response {
+    let mut out = BytesMut::with_capacity(64);
+    fill(&mut out);
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))], out.freeze()).into_response()
+}
+
+fn resp2_item(out: &mut BytesMut, r: &Result<Reply, CmdError>) {
+    match r {
+        Ok(reply) => render::resp(out, reply, stashd_resp::Protocol::Resp2),
+        Err(e) => render::resp_error(out, e),
+    }
+}
+
+fn single_response(status: StatusCode, r: &Result<Reply, CmdError>, f: Format) -> Response {
+    if f.resp2 {
+        return resp2_response(status, |o| resp2_item(o, r));
+    }
+    json_response(status, |o| render::json_result(o, r, f.base64))
+}
+
+fn list_response(results: &[Result<Reply, CmdError>], f: Format) -> Response {
+    if f.resp2 {
+        return resp2_response(StatusCode::OK, |o| results.iter().for_each(|r| resp2_item(o, r)));
+    }
+    json_response(StatusCode::OK, |o| {
+        o.push(b'[');
+        for (i, r) in results.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            render::json_result(o, r, f.base64);
+        }
+        o.push(b']');
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_args_keep_exact_text() {
+        let cmd = parse_command(br#"["set","k",1.50,true,null,12345678901234567890,{"a":1}]"#).map_err(|e| e.message).unwrap();
+        let texts: Vec<&[u8]> = cmd.iter().map(|b| &b[..]).collect();
+        assert_eq!(texts, vec![&b"set"[..], b"k", b"1.50", b"true", b"null", b"12345678901234567890", br#"{"a":1}"#]);
+        assert!(parse_command(b"[]").is_err());
+        assert!(parse_command(b"[1,2]").is_err());
+        assert!(parse_command(b"{").is_err());
+    }
+
+    #[test]
+    fn query_becomes_trailing_args() {
+        let a = query_args("EX=100&NX&_token=secret&a%20b=c+d");
+        let texts: Vec<&[u8]> = a.iter().map(|b| &b[..]).collect();
+        assert_eq!(texts, vec![&b"EX"[..], b"100", b"NX", b"a b", b"c d"]);
+    }
+}

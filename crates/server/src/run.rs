@@ -1,0 +1,210 @@
+//! Start-up and shutdown: resolve settings, recover the data, bind the listeners, run the
+//! background tasks (active expiry, log rewrite, blocked-client cleanup), stop on SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use stashd_engine::clock::Clock;
+use stashd_engine::config::RuntimeConfig;
+use stashd_engine::engine::ServerFacts;
+use stashd_engine::keyspace::Keyspace;
+use stashd_engine::{Engine, Tokens};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Cli, ConfigError, Settings};
+use crate::rest_face::{self, RestState};
+
+/// Why the server could not run.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be recovered.
+    #[error("cannot recover data: {0}")]
+    Recover(#[from] stashd_engine::aof::AofError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Runs the server until a termination signal.
+pub fn run(cli: Cli) -> Result<(), RunError> {
+    let mut settings = Settings::resolve(cli)?;
+    init_tracing(&settings.log);
+    settings.ensure_tokens()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(t) = settings.threads {
+        builder.worker_threads(t.max(1));
+    }
+    let rt = builder.enable_all().build().map_err(RunError::Runtime)?;
+    rt.block_on(serve(settings))
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn bind(host: &str, port: u16) -> Result<TcpListener, RunError> {
+    let addr = format!("{host}:{port}");
+    TcpListener::bind(&addr).await.map_err(|source| RunError::Bind { addr, source })
+}
+
+async fn serve(s: Settings) -> Result<(), RunError> {
+    let config = RuntimeConfig { appendfsync: s.appendfsync, ..RuntimeConfig::default() };
+    let tokens = Tokens { full: s.redis_token.clone(), readonly: s.redis_readonly_token.clone() };
+    let facts = ServerFacts {
+        tcp_port: s.port,
+        http_port: s.http_port,
+        bind: s.bind.clone(),
+        data_dir: s.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+        config_file: s.config_file.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+        debug_enabled: s.enable_debug_command,
+    };
+    // Bind first so a port conflict is reported before any recovery work.
+    let resp_listener = bind(&s.bind, s.port).await?;
+    let http_listener = bind(&s.bind, s.http_port).await?;
+    let engine = match &s.data_dir {
+        Some(dir) => {
+            let started = std::time::Instant::now();
+            let (engine, report) = stashd_engine::persist::open_durable(dir, Clock::system(), config, tokens, facts)?;
+            let keys: usize = engine.shared.ks.lock().dbs.iter().map(|d| d.len()).sum();
+            tracing::info!(dir = %dir.display(), records = report.records, keys, ms = started.elapsed().as_millis() as u64,
+                appendfsync = s.appendfsync.as_str(), "recovered data");
+            engine
+        }
+        None => {
+            tracing::info!("running in memory: nothing is persisted");
+            Engine::new(Keyspace::default(), Clock::system(), config, None, tokens, facts)
+        }
+    };
+    let resp_addr: SocketAddr = resp_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
+    let http_addr: SocketAddr = http_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
+    tracing::info!(resp = %resp_addr, http = %http_addr, "stashd listening");
+    print_banner(&s, http_addr);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let resp_task = tokio::spawn(crate::resp_face::serve(resp_listener, engine.clone(), stop_rx.clone()));
+    let router = rest_face::router(RestState { engine: engine.clone(), max_request_size: s.max_request_size });
+    let mut http_stop = stop_rx.clone();
+    let http_task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = http_stop.changed().await;
+        };
+        if let Err(e) = axum::serve(http_listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    let cron = tokio::spawn(cron(engine.clone(), stop_rx.clone()));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = resp_task.await;
+        let _ = http_task.await;
+        let _ = cron.await;
+    })
+    .await;
+    if let Some(aof) = &engine.shared.aof {
+        aof.shutdown();
+        tracing::info!("append-only log flushed");
+    }
+    Ok(())
+}
+
+fn print_banner(s: &Settings, http: SocketAddr) {
+    if !s.tokens_generated {
+        return;
+    }
+    let host = if http.ip().is_unspecified() { "127.0.0.1".to_string() } else { http.ip().to_string() };
+    println!("# stashd generated these credentials; paste them into your app's environment:");
+    println!("UPSTASH_REDIS_REST_URL=http://{host}:{}", http.port());
+    if let Some(t) = &s.redis_token {
+        println!("UPSTASH_REDIS_REST_TOKEN={t}");
+    }
+    if let Some(t) = &s.redis_readonly_token {
+        println!("UPSTASH_REDIS_REST_READONLY_TOKEN={t}");
+    }
+    if let Some(dir) = &s.data_dir {
+        println!("# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)", dir.display(), s.port);
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Periodic work: the active expiry cycle (hz per second), automatic log rewrite, and dropping
+/// registrations of clients that stopped waiting.
+async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
+    let mut tick = 0u64;
+    loop {
+        let hz = engine.shared.config.read().hz.max(1) as u64;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(1000 / hz)) => {}
+            _ = stop.changed() => return,
+        }
+        tick += 1;
+        let e = engine.clone();
+        // Bounded work under the lock: 25% of the tick, like Redis's slow cycle.
+        let budget = Duration::from_millis(250 / hz);
+        let _ = tokio::task::spawn_blocking(move || e.active_expire_cycle(budget)).await;
+        if tick.is_multiple_of(hz) {
+            maybe_rewrite(&engine);
+            let mut ks = engine.shared.ks.lock();
+            ks.blocked.retain(|_, waiters| {
+                waiters.retain(|w| std::sync::Arc::strong_count(w) > 1);
+                !waiters.is_empty()
+            });
+        }
+    }
+}
+
+fn maybe_rewrite(engine: &Engine) {
+    let Some(aof) = &engine.shared.aof else { return };
+    if aof.rewriting() {
+        return;
+    }
+    let (incr, base) = aof.sizes();
+    let cfg = engine.shared.config.read().clone();
+    if cfg.auto_aof_rewrite_percentage == 0 || incr < cfg.auto_aof_rewrite_min_size {
+        return;
+    }
+    let base = base.max(1);
+    if incr * 100 / base >= cfg.auto_aof_rewrite_percentage {
+        let ks = engine.shared.ks.lock();
+        if aof.start_rewrite(&ks) {
+            tracing::info!(incr_bytes = incr, base_bytes = base, "automatic append-only log rewrite started");
+        }
+    }
+}
