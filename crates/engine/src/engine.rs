@@ -193,18 +193,38 @@ impl Engine {
 
     /// Runs one command.
     pub fn execute(&self, session: &mut Session, args: Vec<Bytes>) -> Outcome {
+        let name = args.first().cloned();
         let mut ks = self.shared.ks.lock();
-        self.execute_locked(&mut ks, session, args)
+        let o = self.execute_locked(&mut ks, session, args);
+        drop(ks);
+        self.touch_client(session, name.as_deref());
+        o
+    }
+
+    /// Updates the `CLIENT LIST` row (once per batch, off the keyspace lock).
+    fn touch_client(&self, session: &Session, last_cmd: Option<&[u8]>) {
+        if session.face != Face::Resp {
+            return;
+        }
+        if let Some(c) = self.shared.clients.lock().get_mut(&session.id) {
+            c.last_ms = self.shared.clock.now_ms();
+            c.db = session.db;
+            if let Some(name) = last_cmd {
+                c.last_cmd = String::from_utf8_lossy(name).to_ascii_lowercase();
+            }
+        }
     }
 
     /// Runs queued commands under one lock acquisition until the queue is empty, a command blocks,
     /// or the client asked to quit. Outcomes are appended to `out` in order.
     pub fn execute_batch(&self, session: &mut Session, queue: &mut VecDeque<Vec<Bytes>>, out: &mut Vec<Outcome>) {
         let mut ks = self.shared.ks.lock();
+        let mut last: Option<Bytes> = None;
         while let Some(args) = queue.pop_front() {
             if args.is_empty() {
                 continue;
             }
+            last = Some(args[0].clone());
             let o = self.execute_locked(&mut ks, session, args);
             let stop = matches!(o, Outcome::Blocked { .. }) || session.close_after_reply;
             out.push(o);
@@ -212,6 +232,8 @@ impl Engine {
                 break;
             }
         }
+        drop(ks);
+        self.touch_client(session, last.as_deref());
     }
 
     fn execute_locked(&self, ks: &mut Keyspace, session: &mut Session, args: Vec<Bytes>) -> Outcome {
@@ -233,13 +255,6 @@ impl Engine {
                     }
                     return Outcome::Blocked { args, notify, timeout_ms: block.timeout_ms, timeout_reply };
                 }
-            }
-        }
-        if session.face == Face::Resp {
-            if let Some(c) = self.shared.clients.lock().get_mut(&session.id) {
-                c.last_ms = now;
-                c.db = session.db;
-                c.last_cmd = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
             }
         }
         Outcome::Done(result)
