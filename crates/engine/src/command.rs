@@ -33,6 +33,9 @@ pub mod flags {
     pub const CONNECTION: u32 = 1 << 9;
     /// Random output (RANDOMKEY, SPOP...).
     pub const RANDOM: u32 = 1 << 10;
+    /// Of the declared keys only the first is written (the *STORE destination); the rest are
+    /// sources, so WATCH on them is not invalidated.
+    pub const WRITES_FIRST_KEY: u32 = 1 << 11;
 }
 
 /// A command handler: parses its arguments (`args[0]` is the name) and returns the reply.

@@ -335,7 +335,8 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     let wrote = ctx.ks.dirty != dirty_before;
     if wrote {
         let dbi = ctx.session.db;
-        for i in spec.key_indexes(args.len()) {
+        let only_first = spec.has(flags::WRITES_FIRST_KEY);
+        for i in spec.key_indexes(args.len()).take(if only_first { 1 } else { usize::MAX }) {
             ctx.ks.signal_modified(dbi, &args[i]);
         }
         if !ctx.custom_effects && ctx.session.face != Face::Loading {

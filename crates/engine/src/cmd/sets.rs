@@ -28,11 +28,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("sinter", -2, READONLY, 1, -1, 1, sinter, "set"),
     // Keys follow a numkeys argument, so no fixed key positions can be declared (read-only).
     cmd!("sintercard", -3, READONLY, 0, 0, 0, sintercard, "set"),
-    cmd!("sinterstore", -3, WRITE | DENYOOM, 1, -1, 1, sinterstore, "set"),
+    cmd!("sinterstore", -3, WRITE | DENYOOM | WRITES_FIRST_KEY, 1, -1, 1, sinterstore, "set"),
     cmd!("sunion", -2, READONLY, 1, -1, 1, sunion, "set"),
-    cmd!("sunionstore", -3, WRITE | DENYOOM, 1, -1, 1, sunionstore, "set"),
+    cmd!("sunionstore", -3, WRITE | DENYOOM | WRITES_FIRST_KEY, 1, -1, 1, sunionstore, "set"),
     cmd!("sdiff", -2, READONLY, 1, -1, 1, sdiff, "set"),
-    cmd!("sdiffstore", -3, WRITE | DENYOOM, 1, -1, 1, sdiffstore, "set"),
+    cmd!("sdiffstore", -3, WRITE | DENYOOM | WRITES_FIRST_KEY, 1, -1, 1, sdiffstore, "set"),
     cmd!("sscan", -3, READONLY, 1, 1, 1, sscan, "set"),
 ];
 
