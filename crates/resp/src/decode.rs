@@ -172,11 +172,16 @@ fn decode_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError
 /// Splits an inline request into arguments the way Redis's `sdssplitargs` does
 /// (double quotes with `\n`, `\xHH` escapes; single quotes with `\'`).
 pub fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
+    // Redis splits a C string: a NUL byte ends the line.
+    let line = match memchr::memchr(0, line) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && matches!(line[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
             i += 1;
         }
         if i >= n {
@@ -242,7 +247,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -317,6 +322,17 @@ mod tests {
         assert_eq!(r, vec![Bytes::from("SET"), Bytes::from("k"), Bytes::from("a bA\n"), Bytes::from("c'd")]);
         assert_eq!(dec(b"SET \"abc\r\n"), Err(ProtocolError::UnbalancedQuotes));
         assert_eq!(dec(b"  \r\n").unwrap().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn nul_byte_ends_an_inline_line() {
+        // Found by cargo fuzz (resp_decode): used to loop forever pushing empty arguments.
+        let mut d = Decoder::new(DEFAULT_MAX_BULK_LEN);
+        let mut b = BytesMut::from(&b"\0\nx"[..]);
+        assert_eq!(d.decode(&mut b).unwrap().unwrap().len(), 0);
+        assert_eq!(d.decode(&mut b).unwrap(), None);
+        assert_eq!(split_args(b"GET k\0junk").unwrap(), vec![Bytes::from("GET"), Bytes::from("k")]);
+        assert_eq!(split_args(b"\x0b\x0c").unwrap().len(), 0);
     }
 
     #[test]
