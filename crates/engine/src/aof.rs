@@ -172,10 +172,11 @@ fn load_file(path: &Path, is_last: bool, report: &mut LoadReport, apply: &mut dy
         } else {
             let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
             let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
-            if len > MAX_RECORD {
-                Some((format!("record length {len} is implausible"), false))
-            } else if rest < HEADER + len {
+            if rest < HEADER + len {
+                // Runs past the end of the file: a write cut short (whatever its header says).
                 Some((format!("record needs {len} bytes but only {} remain", rest - HEADER), true))
+            } else if len > MAX_RECORD {
+                Some((format!("record length {len} is implausible"), false))
             } else {
                 let payload = &data[pos + HEADER..pos + HEADER + len];
                 if crc32fast::hash(payload) != crc {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::{Bytes, BytesMut};
 use percent_encoding::percent_decode;
+use serde_json::value::RawValue;
 use stashd_engine::{Access, CmdError, Engine, Face, Outcome, Reply, Session};
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 
@@ -104,6 +105,12 @@ async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpErro
                 return Err(HttpError::bad("ERR Upstash-Response-Format: resp2 is not supported for /multi-exec"));
             }
             let cmds = parse_commands(&body)?;
+            if let Some(c) = cmds.iter().find(|c| is_transaction_control(&c[0])) {
+                return Err(HttpError::bad(format!(
+                    "ERR {} is not allowed in /multi-exec: the request body is already one transaction",
+                    String::from_utf8_lossy(&c[0]).to_ascii_uppercase()
+                )));
+            }
             let results = run_multi(&st.engine, &mut session, cmds)?;
             Ok(list_response(&results, format))
         }
@@ -123,6 +130,11 @@ async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpErro
             Ok(single_response(status, &r, format))
         }
     }
+}
+
+/// Commands that would break out of a `/multi-exec` transaction.
+fn is_transaction_control(name: &[u8]) -> bool {
+    ["multi", "exec", "discard", "watch", "unwatch", "reset", "quit"].iter().any(|c| name.eq_ignore_ascii_case(c.as_bytes()))
 }
 
 fn authenticate(engine: &Engine, headers: &HeaderMap, query: &str) -> Result<Access, HttpError> {
@@ -195,42 +207,42 @@ fn query_args(query: &str) -> Vec<Bytes> {
 }
 
 /// Converts one JSON array element into an argument, keeping numbers' exact text.
-fn json_arg(v: &serde_json::Value) -> Bytes {
-    match v {
-        serde_json::Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
-        serde_json::Value::Number(n) => Bytes::from(n.to_string()),
-        serde_json::Value::Bool(b) => Bytes::from_static(if *b { b"true" } else { b"false" }),
-        serde_json::Value::Null => Bytes::from_static(b"null"),
-        other => Bytes::from(other.to_string()),
-    }
+fn json_arg(raw: &RawValue) -> Result<Bytes, HttpError> {
+    let text = raw.get().trim();
+    let bad = |e: serde_json::Error| HttpError::bad(format!("ERR failed to parse command: {e}"));
+    Ok(match text.as_bytes().first() {
+        Some(b'"') => Bytes::from(serde_json::from_str::<String>(text).map_err(bad)?),
+        Some(b'[' | b'{') => Bytes::from(serde_json::from_str::<serde_json::Value>(text).map_err(bad)?.to_string()),
+        _ => Bytes::copy_from_slice(text.as_bytes()),
+    })
 }
 
-fn to_command(v: &serde_json::Value) -> Result<Vec<Bytes>, HttpError> {
-    let arr = v.as_array().ok_or_else(|| HttpError::bad("ERR a command must be a JSON array of arguments"))?;
+fn to_command(raw: &RawValue) -> Result<Vec<Bytes>, HttpError> {
+    let arr: Vec<&RawValue> =
+        serde_json::from_str(raw.get()).map_err(|_| HttpError::bad("ERR a command must be a JSON array of arguments"))?;
     if arr.is_empty() {
         return Err(HttpError::bad("ERR empty command"));
     }
-    if !arr[0].is_string() {
+    if !arr[0].get().trim_start().starts_with('"') {
         return Err(HttpError::bad("ERR the command name must be a string"));
     }
-    Ok(arr.iter().map(json_arg).collect())
+    arr.into_iter().map(json_arg).collect()
 }
 
 /// Parses the body of `POST /`.
 pub fn parse_command(body: &[u8]) -> Result<Vec<Bytes>, HttpErrorText> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse command: {e}")))?;
-    Ok(to_command(&v)?)
+    let raw: &RawValue = serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse command: {e}")))?;
+    Ok(to_command(raw)?)
 }
 
 /// Parses the body of `/pipeline` and `/multi-exec`.
 fn parse_commands(body: &[u8]) -> Result<Vec<Vec<Bytes>>, HttpError> {
-    let v: serde_json::Value =
+    let arr: Vec<&RawValue> =
         serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse pipeline request: {e}")))?;
-    let arr = v.as_array().ok_or_else(|| HttpError::bad("ERR a pipeline must be a JSON array of commands"))?;
     if arr.is_empty() {
         return Err(HttpError::bad("ERR empty pipeline"));
     }
-    arr.iter().map(to_command).collect()
+    arr.into_iter().map(to_command).collect()
 }
 
 /// Alias kept public for the fuzz target: the REST argument decoder's error.
@@ -352,9 +364,13 @@ mod tests {
 
     #[test]
     fn json_args_keep_exact_text() {
-        let cmd = parse_command(br#"["set","k",1.50,true,null,12345678901234567890,{"a":1}]"#).map_err(|e| e.message).unwrap();
+        let cmd =
+            parse_command(br#"["set","k",1.50,true,null,12345678901234567890,{"a": 1},1e3,"\u00e9"]"#).map_err(|e| e.message).unwrap();
         let texts: Vec<&[u8]> = cmd.iter().map(|b| &b[..]).collect();
-        assert_eq!(texts, vec![&b"set"[..], b"k", b"1.50", b"true", b"null", b"12345678901234567890", br#"{"a":1}"#]);
+        assert_eq!(
+            texts,
+            vec![&b"set"[..], b"k", b"1.50", b"true", b"null", b"12345678901234567890", br#"{"a":1}"#, b"1e3", "é".as_bytes()]
+        );
         assert!(parse_command(b"[]").is_err());
         assert!(parse_command(b"[1,2]").is_err());
         assert!(parse_command(b"{").is_err());

@@ -314,6 +314,14 @@ fn flat_reply(items: impl IntoIterator<Item = (Bytes, f64)>, withscores: bool) -
     Reply::Array(out)
 }
 
+/// A WITHSCORES reply as Redis 7 sends it: flat in RESP2, `[member, score]` pairs in RESP3.
+fn scored_reply(ctx: &Ctx, items: impl IntoIterator<Item = (Bytes, f64)>, withscores: bool) -> Reply {
+    if withscores && ctx.session.protocol == stashd_resp::Protocol::Resp3 {
+        return Reply::Array(items.into_iter().map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect());
+    }
+    flat_reply(items, withscores)
+}
+
 /// Replaces `dst` with `z` (deleting it when `z` is empty); replies with the size.
 fn store_result(ctx: &mut Ctx, dst: &Bytes, z: ZSet) -> CmdResult {
     let n = z.len();
@@ -537,7 +545,8 @@ fn zrange_generic(ctx: &mut Ctx, a: &[Bytes], v: Variant) -> CmdResult {
     let Some(z) = ctx.get_zset(&a[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
-    Ok(flat_reply(collect_range(z, &spec.range, spec.rev, spec.limit), spec.withscores))
+    let items = collect_range(z, &spec.range, spec.rev, spec.limit);
+    Ok(scored_reply(ctx, items, spec.withscores))
 }
 
 fn zrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -799,7 +808,7 @@ fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             .filter_map(|i| z.get_index(i).map(|(m, s)| (m.clone(), s)))
             .collect()
     };
-    Ok(flat_reply(picked, withscores))
+    Ok(scored_reply(ctx, picked, withscores))
 }
 
 fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -1041,7 +1050,10 @@ fn setop_generic(ctx: &mut Ctx, a: &[Bytes], dst: Option<&Bytes>, idx: usize, op
     let z = compute_setop(&ctx.ks.dbs[ctx.session.db], &o, op);
     match dst {
         Some(dst) => store_result(ctx, dst, z),
-        None => Ok(flat_reply(z.iter().map(|(m, s)| (m.clone(), s)), o.withscores)),
+        None => {
+            let items: Vec<(Bytes, f64)> = z.iter().map(|(m, s)| (m.clone(), s)).collect();
+            Ok(scored_reply(ctx, items, o.withscores))
+        }
     }
 }
 
