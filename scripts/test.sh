@@ -70,7 +70,7 @@ cargo test --workspace
 
 step "cargo build -p stashd-server"
 cargo build -p stashd-server
-export STASHD_BIN="${STASHD_BIN:-$ROOT/target/debug/stashd}"
+export STASHD_BIN="${STASHD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/stashd}"
 
 # ------------------------------------------------------------- black box -----
 status=0
