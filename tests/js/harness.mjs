@@ -38,7 +38,11 @@ function freePort() {
   });
 }
 
-function portOpen(port) {
+/**
+ * Connects to 127.0.0.1:port and resolves with what `onConnect` decides (via `done`), or false on
+ * error or after `timeoutMs`.
+ */
+function probe(port, timeoutMs, onConnect) {
   return new Promise((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port });
     const done = (ok) => {
@@ -46,25 +50,21 @@ function portOpen(port) {
       s.destroy();
       resolve(ok);
     };
-    s.setTimeout(500, () => done(false));
-    s.once("connect", () => done(true));
+    s.setTimeout(timeoutMs, () => done(false));
     s.once("error", () => done(false));
+    s.once("connect", () => onConnect(s, done));
   });
+}
+
+function portOpen(port) {
+  return probe(port, 500, (_s, done) => done(true));
 }
 
 /** True once the RESP port answers an inline PING (stashd binds before recovering its data). */
 function respAnswers(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
-    const done = (ok) => {
-      s.removeAllListeners();
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once("connect", () => s.write("PING\r\n"));
+  return probe(port, 1000, (s, done) => {
     s.once("data", (d) => done(d[0] === 0x2b || d[0] === 0x2d)); // '+' or '-'
-    s.once("error", () => done(false));
+    s.write("PING\r\n");
   });
 }
 

@@ -277,9 +277,8 @@ def durable_server(tmp_path):
         s.kill()
 
 
-@pytest.fixture
-def r(server):
-    """A fresh redis-py client on an empty keyspace."""
+def _fresh_client(server):
+    """A redis-py client on an emptied keyspace, closed after the test."""
     c = server.client()
     c.flushall()
     yield c
@@ -287,8 +286,12 @@ def r(server):
 
 
 @pytest.fixture
+def r(server):
+    """A fresh redis-py client on an empty keyspace."""
+    yield from _fresh_client(server)
+
+
+@pytest.fixture
 def ro_r(ro_server):
-    c = ro_server.client()
-    c.flushall()
-    yield c
-    c.close()
+    """A full-access redis-py client of the server that also has a read-only token."""
+    yield from _fresh_client(ro_server)

@@ -177,6 +177,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Finishes a removal of `n` elements from the collection at `key`: deletes the key if it
+    /// became empty and counts the change. Does nothing when `n` is 0.
+    pub fn removed(&mut self, key: &[u8], n: usize) {
+        if n > 0 {
+            self.delete_if_empty(key);
+            self.dirty(n as u64);
+        }
+    }
+
     /// The key's absolute expiry (0 = none), or None if missing.
     pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
         self.entry(key).map(|e| e.expire_at)

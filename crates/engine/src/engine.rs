@@ -118,6 +118,8 @@ pub struct Shared {
     next_client_id: AtomicU64,
     /// Process start.
     pub started: Instant,
+    /// Process start in Unix ms (by the engine clock).
+    pub started_ms: u64,
 }
 
 /// The result of running a command.
@@ -148,6 +150,7 @@ pub struct Engine {
 impl Engine {
     /// An engine over an existing keyspace (as recovered from disk).
     pub fn new(ks: Keyspace, clock: Clock, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
+        let started_ms = clock.now_ms();
         Engine {
             shared: Arc::new(Shared {
                 ks: Mutex::new(ks),
@@ -159,6 +162,7 @@ impl Engine {
                 facts,
                 next_client_id: AtomicU64::new(1),
                 started: Instant::now(),
+                started_ms,
             }),
         }
     }
@@ -241,6 +245,7 @@ impl Engine {
         let mut ctx = Ctx::new(ks, session, &self.shared, now);
         let result = dispatch(&mut ctx, &args);
         let Ctx { effects, block, .. } = ctx;
+        session.dirty_seen = ks.dirty;
         if !effects.is_empty() {
             if let Some(aof) = &self.shared.aof {
                 session.last_write_offset = aof.append(&effects);
@@ -274,20 +279,6 @@ impl Engine {
     /// The current write counter (the REST face's sync token).
     pub fn dirty(&self) -> u64 {
         self.shared.ks.lock().dirty
-    }
-
-    /// Removes a parked client's registrations after it timed out or was woken.
-    pub fn unblock(&self, db: usize, keys: &[Bytes], notify: &Arc<Notify>) {
-        let mut ks = self.shared.ks.lock();
-        for k in keys {
-            let slot = (db, k.clone());
-            if let Some(ws) = ks.blocked.get_mut(&slot) {
-                ws.retain(|w| !Arc::ptr_eq(w, notify));
-                if ws.is_empty() {
-                    ks.blocked.remove(&slot);
-                }
-            }
-        }
     }
 
     /// One active-expiry cycle (Redis's sampling algorithm); returns keys reclaimed.

@@ -143,6 +143,15 @@ impl Keyspace {
         }
     }
 
+    /// Drops registrations of clients that stopped waiting (timed out or disconnected): the face
+    /// holds the only other reference to a waiter's `Notify` while it waits.
+    pub fn sweep_blocked(&mut self) {
+        self.blocked.retain(|_, waiters| {
+            waiters.retain(|w| Arc::strong_count(w) > 1);
+            !waiters.is_empty()
+        });
+    }
+
     /// Current WATCH version of a key (registers nothing).
     pub fn watch_version(&self, db: usize, key: &Bytes) -> u64 {
         self.watched.get(&(db, key.clone())).map_or(0, |(_, v)| *v)

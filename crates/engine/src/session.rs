@@ -55,6 +55,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// Log offset of this client's last write (for `WAITAOF`).
     pub last_write_offset: u64,
+    /// The keyspace write counter right after this client's last command (the REST sync token).
+    pub dirty_seen: u64,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
             watched: Vec::new(),
             close_after_reply: false,
             last_write_offset: 0,
+            dirty_seen: 0,
         }
     }
 }

@@ -55,6 +55,33 @@ impl Default for T {
     }
 }
 
+/// The WRONGTYPE error text.
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+impl T {
+    /// Runs a command through `dispatch` with a bare `Ctx`, returning the reply, the effects it
+    /// would log, and how much it moved the dirty counter.
+    pub fn logged(&mut self, args: &[&str]) -> (Reply, Vec<Vec<Bytes>>, u64) {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let shared = self.engine.shared.clone();
+        let mut ks = shared.ks.lock();
+        let before = ks.dirty;
+        let now = shared.clock.now_ms();
+        let mut ctx = crate::Ctx::new(&mut ks, &mut self.session, &shared, now);
+        let reply = crate::engine::dispatch(&mut ctx, &args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"));
+        let effects = std::mem::take(&mut ctx.effects).into_iter().map(|(_, a)| a).collect();
+        drop(ctx);
+        let delta = ks.dirty - before;
+        (reply, effects, delta)
+    }
+
+    /// [`T::logged`] with the effects as strings.
+    pub fn logged_text(&mut self, args: &[&str]) -> (Reply, Vec<Vec<String>>, u64) {
+        let (r, fx, d) = self.logged(args);
+        (r, fx.iter().map(|a| a.iter().map(|x| String::from_utf8_lossy(x).into_owned()).collect()).collect(), d)
+    }
+}
+
 /// A bulk reply from text.
 pub fn b(s: &str) -> Reply {
     Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))

@@ -47,7 +47,8 @@ struct Format {
 }
 
 /// A failure before any command ran, answered with a JSON error and a status.
-struct HttpError(StatusCode, String);
+#[derive(Debug)]
+pub struct HttpError(pub StatusCode, pub String);
 
 impl HttpError {
     fn bad(msg: impl Into<String>) -> Self {
@@ -56,19 +57,20 @@ impl HttpError {
 }
 
 async fn handle(State(st): State<RestState>, req: Request) -> Response {
-    let engine = st.engine.clone();
-    let mut resp = match handle_inner(&st, req).await {
+    let (mut resp, seen) = match handle_inner(&st, req).await {
         Ok(r) => r,
-        Err(HttpError(status, msg)) => json_response(status, |o| render::json_error(o, &msg)),
+        // Nothing ran: read the counter (the only extra lock, on error paths).
+        Err(HttpError(status, msg)) => (json_response(status, |o| render::json_error(o, &msg)), st.engine.dirty()),
     };
-    let token = engine.dirty().to_string();
+    let token = seen.to_string();
     if let Ok(v) = HeaderValue::from_str(&token) {
         resp.headers_mut().insert("upstash-sync-token", v);
     }
     resp
 }
 
-async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpError> {
+/// Serves one request; returns the response and the write counter the session saw last.
+async fn handle_inner(st: &RestState, req: Request) -> Result<(Response, u64), HttpError> {
     let (parts, body) = req.into_parts();
     if !matches!(parts.method, Method::GET | Method::POST | Method::PUT | Method::HEAD) {
         return Err(HttpError(
@@ -85,19 +87,32 @@ async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpErro
     let segments: Vec<&str> = parts.uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let mut session = st.engine.open_session(Face::Rest, "", "");
     session.access = access;
-    match segments.as_slice() {
+    let response = route(st, &parts.method, &segments, query, body, format, &mut session)?;
+    Ok((response, session.dirty_seen))
+}
+
+fn route(
+    st: &RestState,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+    body: Bytes,
+    format: Format,
+    session: &mut Session,
+) -> Result<Response, HttpError> {
+    match segments {
         [] => {
             if body.is_empty() {
                 return Err(HttpError::bad("ERR no command given: POST a JSON array such as [\"GET\",\"key\"]"));
             }
             let cmd = parse_command(&body)?;
-            let r = run_one(&st.engine, &mut session, cmd);
+            let r = run_one(&st.engine, session, cmd);
             let status = if r.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
             Ok(single_response(status, &r, format))
         }
         ["pipeline"] => {
             let cmds = parse_commands(&body)?;
-            let results = run_pipeline(&st.engine, &mut session, cmds);
+            let results = run_pipeline(&st.engine, session, cmds);
             Ok(list_response(&results, format))
         }
         ["multi-exec"] => {
@@ -111,7 +126,7 @@ async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpErro
                     String::from_utf8_lossy(&c[0]).to_ascii_uppercase()
                 )));
             }
-            let results = run_multi(&st.engine, &mut session, cmds)?;
+            let results = run_multi(&st.engine, session, cmds)?;
             Ok(list_response(&results, format))
         }
         ["subscribe" | "psubscribe" | "monitor", ..] => {
@@ -121,11 +136,11 @@ async fn handle_inner(st: &RestState, req: Request) -> Result<Response, HttpErro
             let mut args = Vec::with_capacity(rest.len() + 2);
             args.push(decode_segment(cmd));
             args.extend(rest.iter().map(|s| decode_segment(s)));
-            if matches!(parts.method, Method::POST | Method::PUT) && !body.is_empty() {
+            if matches!(*method, Method::POST | Method::PUT) && !body.is_empty() {
                 args.push(body);
             }
             args.extend(query_args(query));
-            let r = run_one(&st.engine, &mut session, args);
+            let r = run_one(&st.engine, session, args);
             let status = if r.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
             Ok(single_response(status, &r, format))
         }
@@ -230,9 +245,9 @@ fn to_command(raw: &RawValue) -> Result<Vec<Bytes>, HttpError> {
 }
 
 /// Parses the body of `POST /`.
-pub fn parse_command(body: &[u8]) -> Result<Vec<Bytes>, HttpErrorText> {
+pub fn parse_command(body: &[u8]) -> Result<Vec<Bytes>, HttpError> {
     let raw: &RawValue = serde_json::from_slice(body).map_err(|e| HttpError::bad(format!("ERR failed to parse command: {e}")))?;
-    Ok(to_command(raw)?)
+    to_command(raw)
 }
 
 /// Parses the body of `/pipeline` and `/multi-exec`.
@@ -243,30 +258,6 @@ fn parse_commands(body: &[u8]) -> Result<Vec<Vec<Bytes>>, HttpError> {
         return Err(HttpError::bad("ERR empty pipeline"));
     }
     arr.into_iter().map(to_command).collect()
-}
-
-/// Alias kept public for the fuzz target: the REST argument decoder's error.
-pub type HttpErrorText = HttpErrorPublic;
-
-/// The public face of a decoding error (status code and message).
-#[derive(Debug)]
-pub struct HttpErrorPublic {
-    /// HTTP status.
-    pub status: u16,
-    /// Error text.
-    pub message: String,
-}
-
-impl From<HttpError> for HttpErrorPublic {
-    fn from(e: HttpError) -> Self {
-        HttpErrorPublic { status: e.0.as_u16(), message: e.1 }
-    }
-}
-
-impl From<HttpErrorPublic> for HttpError {
-    fn from(e: HttpErrorPublic) -> Self {
-        HttpError(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), e.message)
-    }
 }
 
 fn outcome_result(o: Outcome) -> Result<Reply, CmdError> {
@@ -364,8 +355,7 @@ mod tests {
 
     #[test]
     fn json_args_keep_exact_text() {
-        let cmd =
-            parse_command(br#"["set","k",1.50,true,null,12345678901234567890,{"a": 1},1e3,"\u00e9"]"#).map_err(|e| e.message).unwrap();
+        let cmd = parse_command(br#"["set","k",1.50,true,null,12345678901234567890,{"a": 1},1e3,"\u00e9"]"#).map_err(|e| e.1).unwrap();
         let texts: Vec<&[u8]> = cmd.iter().map(|b| &b[..]).collect();
         assert_eq!(
             texts,

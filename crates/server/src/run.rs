@@ -185,11 +185,7 @@ async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
         let _ = tokio::task::spawn_blocking(move || e.active_expire_cycle(budget)).await;
         if tick.is_multiple_of(hz) {
             maybe_rewrite(&engine);
-            let mut ks = engine.shared.ks.lock();
-            ks.blocked.retain(|_, waiters| {
-                waiters.retain(|w| std::sync::Arc::strong_count(w) > 1);
-                !waiters.is_empty()
-            });
+            engine.shared.ks.lock().sweep_blocked();
         }
     }
 }

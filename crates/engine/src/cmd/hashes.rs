@@ -115,10 +115,7 @@ fn hdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let removed = a[2..].iter().filter(|f| h.swap_remove(&f[..]).is_some()).count();
-    if removed > 0 {
-        ctx.delete_if_empty(&a[1]);
-        ctx.dirty(removed as u64);
-    }
+    ctx.removed(&a[1], removed);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -249,24 +246,11 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{arr, b, T};
+    use crate::testkit::{arr, b, T, WRONGTYPE};
     use crate::Reply;
 
-    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-    /// Runs a command directly and returns its reply, the effects it logged, and the dirty delta.
     fn logged(t: &mut T, args: &[&str]) -> (Reply, Vec<Vec<String>>, u64) {
-        let args: Vec<bytes::Bytes> = args.iter().map(|a| bytes::Bytes::copy_from_slice(a.as_bytes())).collect();
-        let engine = t.engine.clone();
-        let mut ks = engine.shared.ks.lock();
-        let before = ks.dirty;
-        let now = engine.shared.clock.now_ms();
-        let mut ctx = crate::Ctx::new(&mut ks, &mut t.session, &engine.shared, now);
-        let reply = crate::engine::dispatch(&mut ctx, &args).unwrap_or_else(|e| panic!("{e}"));
-        let effects = ctx.effects.iter().map(|(_, a)| a.iter().map(|x| String::from_utf8_lossy(x).into_owned()).collect()).collect();
-        drop(ctx);
-        let dirty = ks.dirty - before;
-        (reply, effects, dirty)
+        t.logged_text(args)
     }
 
     #[test]

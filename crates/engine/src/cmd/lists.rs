@@ -307,10 +307,7 @@ fn ltrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             len
         }
     };
-    if removed > 0 {
-        ctx.dirty(removed as u64);
-    }
-    ctx.delete_if_empty(&a[1]);
+    ctx.removed(&a[1], removed);
     Ok(Reply::Ok)
 }
 
@@ -339,10 +336,7 @@ fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     let limit = if count == 0 { usize::MAX } else { usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX) };
     let removed = remove_matches(list, &a[3], limit, count < 0);
-    if removed > 0 {
-        ctx.dirty(removed as u64);
-        ctx.delete_if_empty(&a[1]);
-    }
+    ctx.removed(&a[1], removed);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -519,28 +513,15 @@ mod tests {
 
     use bytes::Bytes;
 
-    use crate::engine::dispatch;
-    use crate::testkit::{arr, b, T};
-    use crate::{Access, Ctx, Face, Outcome, Reply};
-
-    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    use crate::testkit::{arr, b, T, WRONGTYPE};
+    use crate::{Access, Face, Outcome, Reply};
 
     fn bytes(args: &[&str]) -> Vec<Bytes> {
         args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
     }
 
-    /// Runs a command through a bare Ctx and returns (reply, logged effects, dirty delta).
     fn run_logged(t: &mut T, args: &[&str]) -> (Reply, Vec<Vec<Bytes>>, u64) {
-        let shared = t.engine.shared.clone();
-        let mut ks = shared.ks.lock();
-        let before = ks.dirty;
-        let now = shared.clock.now_ms();
-        let mut ctx = Ctx::new(&mut ks, &mut t.session, &shared, now);
-        let reply = dispatch(&mut ctx, &bytes(args)).unwrap();
-        let effects = std::mem::take(&mut ctx.effects).into_iter().map(|(_, a)| a).collect();
-        drop(ctx);
-        let delta = ks.dirty - before;
-        (reply, effects, delta)
+        t.logged(args)
     }
 
     #[test]
@@ -777,9 +758,10 @@ mod tests {
         };
         assert_eq!(t.engine.shared.ks.lock().blocked.len(), 2);
         t.ok(&["RPUSH", "y", "1"]);
-        // Only the pushed key's slot is woken; the face unregisters the rest.
+        // Only the pushed key's slot is woken; the sweep drops the rest once the waiter is gone.
         assert_eq!(t.engine.shared.ks.lock().blocked.len(), 1);
-        t.engine.unblock(0, &bytes(&["x", "y"]), &notify);
+        drop(notify);
+        t.engine.shared.ks.lock().sweep_blocked();
         assert!(t.engine.shared.ks.lock().blocked.is_empty());
         assert_eq!(t.ok(&["BLMPOP", "0", "2", "x", "y", "LEFT"]), Reply::Array(vec![b("y"), arr(&["1"])]));
     }

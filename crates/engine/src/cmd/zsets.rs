@@ -484,10 +484,7 @@ fn zrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let n = a[2..].iter().filter(|m| z.remove(m).is_some()).count();
-    if n > 0 {
-        ctx.delete_if_empty(&a[1]);
-        ctx.dirty(n as u64);
-    }
+    ctx.removed(&a[1], n);
     Ok(Reply::Int(n as i64))
 }
 
@@ -1117,7 +1114,7 @@ mod tests {
         t.ok(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
     }
 
-    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    use crate::testkit::WRONGTYPE;
 
     #[test]
     fn zadd_options() {
