@@ -256,11 +256,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// A random URL-safe token (like the hosted service's base64-looking tokens).
+/// A random 43-character alphanumeric token (about 256 bits). Alphanumeric so it never starts
+/// with `-` (which command lines read as an option) and needs no escaping in `?_token=`.
 pub fn generate_token() -> String {
-    use base64::Engine as _;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -303,6 +303,7 @@ mod tests {
         again.ensure_tokens().unwrap();
         assert_eq!(first, again.redis_token);
         assert_ne!(again.redis_token, again.redis_readonly_token);
+        assert!(again.redis_token.as_deref().is_some_and(|t| t.len() == 43 && t.bytes().all(|c| c.is_ascii_alphanumeric())));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
