@@ -472,6 +472,7 @@ fn write_snapshot(dir: &Path, name: &str, dbs: &[crate::keyspace::Db]) -> Result
     };
     for (dbi, db) in dbs.iter().enumerate() {
         for (key, entry) in db.map.iter() {
+            let key = &key.to_bytes();
             let push_chunks = |cmd: &'static str, items: Vec<Bytes>, per: usize, batch: &mut Vec<Effect>| {
                 for chunk in items.chunks(64 * per) {
                     let mut args = vec![lit(cmd), key.clone()];
@@ -480,7 +481,7 @@ fn write_snapshot(dir: &Path, name: &str, dbs: &[crate::keyspace::Db]) -> Result
                 }
             };
             match &entry.value {
-                Value::Str(v) => batch.push((dbi, vec![lit("SET"), key.clone(), v.clone()])),
+                Value::Str(v) => batch.push((dbi, vec![lit("SET"), key.clone(), v.to_bytes()])),
                 Value::List(l) => push_chunks("RPUSH", l.iter().cloned().collect(), 1, &mut batch),
                 Value::Set(s) => push_chunks("SADD", s.iter().cloned().collect(), 1, &mut batch),
                 Value::Hash(h) => push_chunks("HSET", h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(), 2, &mut batch),

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::compact::CompactBytes;
 use crate::engine::Shared;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::{Db, Keyspace};
@@ -41,6 +42,12 @@ pub struct Ctx<'a> {
 
 macro_rules! typed_access {
     ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr) => {
+        typed_access!($get, $get_mut, $or_create, $variant, $ty, $new, |v| v);
+    };
+    ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr, boxed) => {
+        typed_access!($get, $get_mut, $or_create, $variant, $ty, Box::new($new), |v| &mut **v);
+    };
+    ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr, |$v:ident| $unbox:expr) => {
         /// Reads the value at `key` if it has this type; `WRONGTYPE` if another type.
         pub fn $get(&mut self, key: &[u8]) -> CmdResult<Option<&$ty>> {
             match self.lookup(key) {
@@ -53,7 +60,7 @@ macro_rules! typed_access {
         pub fn $get_mut(&mut self, key: &[u8]) -> CmdResult<Option<&mut $ty>> {
             match self.lookup_mut(key) {
                 None => Ok(None),
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant($v)) => Ok(Some($unbox)),
                 Some(_) => Err(CmdError::WrongType),
             }
         }
@@ -61,10 +68,10 @@ macro_rules! typed_access {
         pub fn $or_create(&mut self, key: &[u8]) -> CmdResult<&mut $ty> {
             if self.lookup(key).is_none() {
                 let now_s = (self.now / 1000) as u32;
-                self.db().insert(Bytes::copy_from_slice(key), Value::$variant($new), 0, now_s);
+                self.db().insert(key, Value::$variant($new), 0, now_s);
             }
             match self.lookup_mut(key) {
-                Some(Value::$variant(v)) => Ok(v),
+                Some(Value::$variant($v)) => Ok($unbox),
                 _ => Err(CmdError::WrongType),
             }
         }
@@ -152,7 +159,7 @@ impl<'a> Ctx<'a> {
     /// Stores `value` at `key` with absolute expiry `expire_at` (0 = none), replacing any old value.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) {
         let now_s = (self.now / 1000) as u32;
-        self.db().insert(Bytes::copy_from_slice(key), value, expire_at, now_s);
+        self.db().insert(key, value, expire_at, now_s);
     }
 
     /// Deletes `key`; returns true if it existed (and had not expired).
@@ -227,9 +234,9 @@ impl<'a> Ctx<'a> {
         self.block = Some(BlockRequest { keys, timeout_ms });
     }
 
-    typed_access!(get_str, get_str_mut, str_or_create, Str, Bytes, Bytes::new());
-    typed_access!(get_list, get_list_mut, list_or_create, List, VecDeque<Bytes>, VecDeque::new());
-    typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default());
-    typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default());
-    typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new());
+    typed_access!(get_str, get_str_mut, str_or_create, Str, CompactBytes, CompactBytes::new());
+    typed_access!(get_list, get_list_mut, list_or_create, List, VecDeque<Bytes>, VecDeque::new(), boxed);
+    typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default(), boxed);
+    typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default(), boxed);
+    typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new(), boxed);
 }

@@ -25,19 +25,19 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     let mut rng = rand::thread_rng();
     for dbi in 0..ctx.ks.dbs.len() {
         loop {
-            let n = ctx.ks.dbs[dbi].expires.len();
+            let n = ctx.ks.dbs[dbi].ttl_len();
             if n == 0 {
                 break;
             }
             let mut expired = 0;
             let checks = n.min(SAMPLE);
             for _ in 0..checks {
-                let len = ctx.ks.dbs[dbi].expires.len();
+                let len = ctx.ks.dbs[dbi].ttl_len();
                 if len == 0 {
                     break;
                 }
                 let i = rng.gen_range(0..len);
-                let Some(key) = ctx.ks.dbs[dbi].expires.get_index(i).cloned() else { break };
+                let Some(key) = ctx.ks.dbs[dbi].ttl_key(i).cloned() else { break };
                 let due = ctx.ks.dbs[dbi].map.get(&key).is_some_and(|e| e.expire_at != 0 && e.expire_at <= now);
                 if due {
                     ctx.reclaim_expired(dbi, &key);

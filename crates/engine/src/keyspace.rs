@@ -6,18 +6,23 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::value::{Entry, Map, Set, Value};
+use crate::compact::CompactBytes;
+use crate::value::{Entry, Map, Value};
 
 /// Number of databases (`SELECT 0..15`).
 pub const NUM_DBS: usize = 16;
 
-/// One database: the key→entry map and the set of keys carrying a TTL.
+/// One database: the key→entry map and the positions of the entries carrying a TTL.
+///
+/// The TTL index is a plain vector of map positions; each entry with a TTL records its slot in
+/// it (`Entry::ttl_slot`), so adding, removing and sampling are O(1) at 4 bytes per key. Every
+/// change of a key's presence or TTL must go through these methods to keep both in step.
 #[derive(Debug, Default, Clone)]
 pub struct Db {
     /// All live (and not yet reclaimed expired) keys.
-    pub map: Map<Bytes, Entry>,
-    /// Keys whose entry has `expire_at != 0`; sampled by the active expiry cycle.
-    pub expires: Set<Bytes>,
+    pub map: Map<CompactBytes, Entry>,
+    /// Map positions of the entries whose `expire_at != 0`.
+    ttl: Vec<u32>,
 }
 
 impl Db {
@@ -29,45 +34,98 @@ impl Db {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
-    /// Inserts or replaces `key`, keeping the expires index in sync.
-    pub fn insert(&mut self, key: Bytes, value: Value, expire_at: u64, now_s: u32) {
-        if expire_at != 0 {
-            self.expires.insert(key.clone());
-        } else if !self.expires.is_empty() {
-            self.expires.swap_remove(&key);
+    /// Number of keys with a TTL.
+    pub fn ttl_len(&self) -> usize {
+        self.ttl.len()
+    }
+    /// The `i`-th key with a TTL (in no particular order), for sampling.
+    pub fn ttl_key(&self, i: usize) -> Option<&CompactBytes> {
+        let pos = *self.ttl.get(i)? as usize;
+        self.map.get_index(pos).map(|(k, _)| k)
+    }
+
+    fn ttl_add(&mut self, pos: usize) {
+        if let Some((_, e)) = self.map.get_index_mut(pos) {
+            e.ttl_slot = self.ttl.len() as u32;
+            self.ttl.push(pos as u32);
         }
-        self.map.insert(key, Entry { value, expire_at, atime: now_s });
+    }
+
+    fn ttl_remove(&mut self, slot: u32) {
+        let slot = slot as usize;
+        if slot >= self.ttl.len() {
+            return;
+        }
+        self.ttl.swap_remove(slot);
+        if let Some(&moved) = self.ttl.get(slot) {
+            if let Some((_, e)) = self.map.get_index_mut(moved as usize) {
+                e.ttl_slot = slot as u32;
+            }
+        }
+    }
+
+    /// Inserts or replaces `key`, keeping the TTL index in sync.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64, now_s: u32) {
+        match self.map.get_full_mut(key) {
+            // Overwrite in place: keeps the key's allocation and its position.
+            Some((pos, _, e)) => {
+                let (had, slot) = (e.expire_at != 0, e.ttl_slot);
+                e.value = value;
+                e.expire_at = expire_at;
+                e.atime = now_s;
+                match (had, expire_at != 0) {
+                    (false, true) => self.ttl_add(pos),
+                    (true, false) => self.ttl_remove(slot),
+                    _ => {}
+                }
+            }
+            None => {
+                let (pos, _) = self.map.insert_full(CompactBytes::from_slice(key), Entry { value, expire_at, atime: now_s, ttl_slot: 0 });
+                if expire_at != 0 {
+                    self.ttl_add(pos);
+                }
+            }
+        }
     }
     /// Removes `key`; returns the entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = self.map.swap_remove(key)?;
-        if e.expire_at != 0 {
-            self.expires.swap_remove(key);
+        let pos = self.map.get_index_of(key)?;
+        let last = self.map.len() - 1;
+        if let Some((_, e)) = self.map.get_index(pos) {
+            if e.expire_at != 0 {
+                self.ttl_remove(e.ttl_slot);
+            }
         }
-        Some(e)
+        // swap_remove moves the last entry into `pos`: repoint its TTL slot first.
+        if pos != last {
+            if let Some((_, e)) = self.map.get_index(last) {
+                if e.expire_at != 0 {
+                    if let Some(p) = self.ttl.get_mut(e.ttl_slot as usize) {
+                        *p = pos as u32;
+                    }
+                }
+            }
+        }
+        self.map.swap_remove_index(pos).map(|(_, e)| e)
     }
     /// Sets or clears the expiry of an existing key. Returns false if the key is missing.
     pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
-        let Some((_, k, e)) = self.map.get_full_mut(key) else {
+        let Some((pos, _, e)) = self.map.get_full_mut(key) else {
             return false;
         };
-        if at == 0 {
-            if e.expire_at != 0 {
-                e.expire_at = 0;
-                self.expires.swap_remove(key);
-            }
-        } else {
-            if e.expire_at == 0 {
-                self.expires.insert(k.clone());
-            }
-            e.expire_at = at;
+        let (had, slot) = (e.expire_at != 0, e.ttl_slot);
+        e.expire_at = at;
+        match (had, at != 0) {
+            (false, true) => self.ttl_add(pos),
+            (true, false) => self.ttl_remove(slot),
+            _ => {}
         }
         true
     }
     /// Drops every key.
     pub fn clear(&mut self) {
         self.map = Map::default();
-        self.expires = Set::default();
+        self.ttl = Vec::new();
     }
 }
 
@@ -155,5 +213,44 @@ impl Keyspace {
     /// Current WATCH version of a key (registers nothing).
     pub fn watch_version(&self, db: usize, key: &Bytes) -> u64 {
         self.watched.get(&(db, key.clone())).map_or(0, |(_, v)| *v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    fn check(db: &Db) {
+        let with_ttl: Vec<usize> = (0..db.map.len()).filter(|&i| db.map[i].expire_at != 0).collect();
+        assert_eq!(with_ttl.len(), db.ttl_len());
+        for pos in with_ttl {
+            let slot = db.map[pos].ttl_slot as usize;
+            assert_eq!(db.ttl[slot] as usize, pos);
+        }
+    }
+
+    #[test]
+    fn ttl_index_stays_consistent_under_random_operations() {
+        let mut db = Db::default();
+        let mut rng = rand::thread_rng();
+        for _ in 0..20_000 {
+            let key = format!("k{}", rng.gen_range(0..200));
+            match rng.gen_range(0..4) {
+                0 => db.insert(key.as_bytes(), Value::Str(CompactBytes::new()), if rng.gen_bool(0.5) { 5 } else { 0 }, 0),
+                1 => {
+                    db.remove(key.as_bytes());
+                }
+                2 => {
+                    db.set_expire(key.as_bytes(), if rng.gen_bool(0.5) { 7 } else { 0 });
+                }
+                _ => {
+                    if rng.gen_bool(0.01) {
+                        db.clear();
+                    }
+                }
+            }
+            check(&db);
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod args;
 pub mod clock;
 pub mod cmd;
 pub mod command;
+pub mod compact;
 pub mod config;
 pub mod ctx;
 pub mod engine;

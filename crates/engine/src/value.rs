@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::compact::CompactBytes;
 use crate::zset::ZSet;
 
 /// The hasher used by every keyspace and collection map (randomly seeded per process).
@@ -13,19 +14,20 @@ pub type Map<K, V> = indexmap::IndexMap<K, V, Hasher>;
 /// Insertion-ordered hash set with O(1) random access (used for sets).
 pub type Set<T> = indexmap::IndexSet<T, Hasher>;
 
-/// A Redis value.
+/// A Redis value. Aggregates are boxed so that the common case, a short string, keeps the
+/// whole value in 24 bytes.
 #[derive(Debug, Clone)]
 pub enum Value {
     /// String (also integers and floats in text form).
-    Str(Bytes),
+    Str(CompactBytes),
     /// List.
-    List(VecDeque<Bytes>),
+    List(Box<VecDeque<Bytes>>),
     /// Hash.
-    Hash(Map<Bytes, Bytes>),
+    Hash(Box<Map<Bytes, Bytes>>),
     /// Set.
-    Set(Set<Bytes>),
+    Set(Box<Set<Bytes>>),
     /// Sorted set.
-    ZSet(ZSet),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -112,8 +114,21 @@ pub fn is_int_text(b: &[u8]) -> bool {
 pub struct Entry {
     /// The value.
     pub value: Value,
-    /// Absolute expiry in Unix milliseconds, or 0 for none.
+    /// Absolute expiry in Unix milliseconds, or 0 for none. Change it only through
+    /// [`Db::set_expire`](crate::keyspace::Db::set_expire) / `Db::insert`, which keep the TTL index.
     pub expire_at: u64,
     /// Last access time in Unix seconds (for `OBJECT IDLETIME`).
     pub atime: u32,
+    /// This entry's slot in its database's TTL index (meaningful while `expire_at != 0`).
+    pub(crate) ttl_slot: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn small_footprint() {
+        // A short string value fits in the compact string's 24 bytes; keep entries small.
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
+        eprintln!("Entry = {} bytes", std::mem::size_of::<super::Entry>());
+    }
 }

@@ -154,7 +154,7 @@ fn live_key_at(ctx: &mut Ctx, i: usize) -> Option<Bytes> {
     let now = ctx.now;
     let dbi = ctx.db_index();
     let (k, e) = ctx.ks.dbs[dbi].map.get_index(i)?;
-    let k = k.clone();
+    let k = k.to_bytes();
     if e.expire_at != 0 && e.expire_at <= now {
         ctx.reclaim_expired(dbi, &k);
         return None;
@@ -268,7 +268,7 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 return false;
             }
         }
-        let tname = ctx.db().map.get(&k).map_or("none", |e| e.value.type_name());
+        let tname = ctx.db().map.get(&k[..]).map_or("none", |e| e.value.type_name());
         if let Some(t) = &o.type_filter {
             if t != tname {
                 return false;

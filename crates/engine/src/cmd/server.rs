@@ -465,7 +465,7 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         o.push_str("# Keyspace\r\n");
         for (i, db) in ctx.ks.dbs.iter().enumerate() {
             if !db.is_empty() {
-                let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.expires.len());
+                let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.ttl_len());
             }
         }
         o.push_str("\r\n");

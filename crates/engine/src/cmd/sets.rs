@@ -192,7 +192,7 @@ fn load_sets<'c>(ctx: &'c mut Ctx, keys: &[Bytes]) -> CmdResult<Vec<Option<&'c S
     Ok(keys
         .iter()
         .map(|k| match db.map.get(&k[..]).map(|e| &e.value) {
-            Some(Value::Set(s)) => Some(s),
+            Some(Value::Set(s)) => Some(&**s),
             _ => None,
         })
         .collect())
@@ -259,7 +259,7 @@ fn store(ctx: &mut Ctx, dst: &Bytes, members: Vec<Bytes>) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     let set: Set<Bytes> = members.into_iter().collect();
-    ctx.set(dst, Value::Set(set), 0);
+    ctx.set(dst, Value::Set(Box::new(set)), 0);
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
 }

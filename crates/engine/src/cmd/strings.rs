@@ -6,6 +6,7 @@ use crate::args::{self, int, is, lit};
 use crate::cmd;
 use crate::command::flags::*;
 use crate::command::CommandSpec;
+use crate::compact::CompactBytes;
 use crate::error::{CmdError, CmdResult};
 use crate::value::Value;
 use crate::{Ctx, Reply};
@@ -37,7 +38,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    Ok(Reply::opt_bulk(ctx.get_str(&a[1])?.cloned()))
+    Ok(Reply::opt_bulk(ctx.get_str(&a[1])?.map(|s| s.to_bytes())))
 }
 
 /// Checks a value against `proto-max-bulk-len`.
@@ -89,7 +90,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let old = if get {
         match ctx.lookup(&a[1]) {
             None => None,
-            Some(Value::Str(s)) => Some(s.clone()),
+            Some(Value::Str(s)) => Some(s.to_bytes()),
             Some(_) => return Err(CmdError::WrongType),
         }
     } else {
@@ -104,7 +105,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         (None, true) => ctx.expire_at(&a[1]).unwrap_or(0),
         (None, false) => 0,
     };
-    ctx.set(&a[1], Value::Str(a[2].clone()), expire_at);
+    ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&a[2])), expire_at);
     ctx.dirty(1);
     if expire.is_some() {
         ctx.propagate(vec![lit("SET"), a[1].clone(), a[2].clone(), lit("PXAT"), args::int_bytes(expire_at as i64)]);
@@ -121,7 +122,7 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.exists(&a[1]) {
         return Ok(Reply::Int(0));
     }
-    ctx.set(&a[1], Value::Str(a[2].clone()), 0);
+    ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&a[2])), 0);
     ctx.dirty(1);
     Ok(Reply::Int(1))
 }
@@ -130,22 +131,22 @@ fn setex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let name = args::text(&a[0]).to_ascii_lowercase();
     let at = expire_arg(ctx, name == "psetex", false, &a[2], &name)?;
     check_size(ctx, a[3].len())?;
-    ctx.set(&a[1], Value::Str(a[3].clone()), at);
+    ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&a[3])), at);
     ctx.dirty(1);
     ctx.propagate(vec![lit("SET"), a[1].clone(), a[3].clone(), lit("PXAT"), args::int_bytes(at as i64)]);
     Ok(Reply::Ok)
 }
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let old = ctx.get_str(&a[1])?.cloned();
+    let old = ctx.get_str(&a[1])?.map(|s| s.to_bytes());
     check_size(ctx, a[2].len())?;
-    ctx.set(&a[1], Value::Str(a[2].clone()), 0);
+    ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&a[2])), 0);
     ctx.dirty(1);
     Ok(Reply::opt_bulk(old))
 }
 
 fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let old = ctx.get_str(&a[1])?.cloned();
+    let old = ctx.get_str(&a[1])?.map(|s| s.to_bytes());
     if old.is_some() {
         ctx.delete(&a[1]);
         ctx.dirty(1);
@@ -175,7 +176,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
-    let Some(v) = ctx.get_str(&a[1])?.cloned() else {
+    let Some(v) = ctx.get_str(&a[1])?.map(|s| s.to_bytes()) else {
         return Ok(Reply::Nil);
     };
     match op {
@@ -205,7 +206,7 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 1);
     for k in &a[1..] {
         out.push(match ctx.lookup(k) {
-            Some(Value::Str(s)) => Reply::Bulk(s.clone()),
+            Some(Value::Str(s)) => Reply::Bulk(s.to_bytes()),
             _ => Reply::Nil,
         });
     }
@@ -220,7 +221,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         check_size(ctx, pair[1].len())?;
     }
     for pair in a[1..].chunks(2) {
-        ctx.set(&pair[0], Value::Str(pair[1].clone()), 0);
+        ctx.set(&pair[0], Value::Str(CompactBytes::from_slice(&pair[1])), 0);
     }
     ctx.dirty((a.len() / 2) as u64);
     Ok(Reply::Ok)
@@ -246,7 +247,7 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut buf = BytesMut::with_capacity(s.len() + a[2].len());
     buf.extend_from_slice(s);
     buf.extend_from_slice(&a[2]);
-    *s = buf.freeze();
+    *s = CompactBytes::from_slice(&buf);
     let n = s.len();
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
@@ -264,7 +265,7 @@ fn incr_generic(ctx: &mut Ctx, key: &Bytes, by: i64) -> CmdResult {
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let keep = ctx.expire_at(key).unwrap_or(0);
-    ctx.set(key, Value::Str(args::int_bytes(new)), keep);
+    ctx.set(key, Value::Str(CompactBytes::from_slice(&args::int_bytes(new))), keep);
     ctx.dirty(1);
     Ok(Reply::Int(new))
 }
@@ -307,7 +308,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let text = format_incr_float(new);
     let keep = ctx.expire_at(&a[1]).unwrap_or(0);
-    ctx.set(&a[1], Value::Str(text.clone()), keep);
+    ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&text)), keep);
     ctx.dirty(1);
     ctx.propagate(vec![lit("SET"), a[1].clone(), text.clone(), lit("KEEPTTL")]);
     Ok(Reply::Bulk(text))
@@ -325,7 +326,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     check_size(ctx, offset + a[3].len())?;
     if !exists {
-        ctx.set(&a[1], Value::Str(Bytes::new()), 0);
+        ctx.set(&a[1], Value::Str(CompactBytes::new()), 0);
     }
     let s = ctx.str_or_create(&a[1])?;
     let mut buf = BytesMut::from(&s[..]);
@@ -333,7 +334,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         buf.resize(offset + a[3].len(), 0);
     }
     buf[offset..offset + a[3].len()].copy_from_slice(&a[3]);
-    *s = buf.freeze();
+    *s = CompactBytes::from_slice(&buf);
     let n = s.len();
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
@@ -348,7 +349,7 @@ fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(Reply::Bulk(Bytes::new()));
     }
     Ok(Reply::Bulk(match args::range(start, end, s.len()) {
-        Some((s0, e0)) => s.slice(s0..=e0),
+        Some((s0, e0)) => Bytes::copy_from_slice(&s[s0..=e0]),
         None => Bytes::new(),
     }))
 }
@@ -374,8 +375,16 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if want_len && idx {
         return Err(CmdError::err("If you want both the length and indexes, please just use IDX."));
     }
-    let x = ctx.get_str(&a[1]).map_err(|_| CmdError::err("The specified keys must contain string values"))?.cloned().unwrap_or_default();
-    let y = ctx.get_str(&a[2]).map_err(|_| CmdError::err("The specified keys must contain string values"))?.cloned().unwrap_or_default();
+    let x = ctx
+        .get_str(&a[1])
+        .map_err(|_| CmdError::err("The specified keys must contain string values"))?
+        .map(|s| s.to_bytes())
+        .unwrap_or_default();
+    let y = ctx
+        .get_str(&a[2])
+        .map_err(|_| CmdError::err("The specified keys must contain string values"))?
+        .map(|s| s.to_bytes())
+        .unwrap_or_default();
     let cells = (x.len() as u64 + 1).saturating_mul(y.len() as u64 + 1).saturating_mul(4);
     if cells > ctx.shared.config.read().proto_max_bulk_len as u64 {
         return Err(CmdError::err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
