@@ -111,8 +111,8 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
 }
 
 /// The table, indexed by lower-case name.
-pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec, crate::value::Hasher> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec, crate::value::Hasher>> = OnceLock::new();
     TABLE.get_or_init(|| all_specs().map(|s| (s.name, s)).collect())
 }
 

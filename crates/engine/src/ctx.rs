@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub now: u64,
     pub(crate) effects: Vec<Effect>,
     pub(crate) custom_effects: bool,
+    /// Whether effects are kept (a log is attached and this is not a replay).
+    pub(crate) logging: bool,
     pub(crate) block: Option<BlockRequest>,
 }
 
@@ -66,8 +68,9 @@ macro_rules! typed_access {
         }
         /// Mutable access, creating an empty value (without TTL) when the key is missing.
         pub fn $or_create(&mut self, key: &[u8]) -> CmdResult<&mut $ty> {
-            if self.lookup(key).is_none() {
+            if self.live_index(key).is_none() {
                 let now_s = (self.now / 1000) as u32;
+                self.ks.stats.keyspace_misses += 1;
                 self.db().insert(key, Value::$variant($new), 0, now_s);
             }
             match self.lookup_mut(key) {
@@ -81,7 +84,8 @@ macro_rules! typed_access {
 impl<'a> Ctx<'a> {
     /// A context for one top-level command.
     pub fn new(ks: &'a mut Keyspace, session: &'a mut Session, shared: &'a Shared, now: u64) -> Self {
-        Ctx { ks, session, shared, now, effects: Vec::new(), custom_effects: false, block: None }
+        let logging = shared.aof.is_some() && session.face != Face::Loading;
+        Ctx { ks, session, shared, now, effects: Vec::new(), custom_effects: false, logging, block: None }
     }
 
     /// The selected database.
@@ -111,25 +115,36 @@ impl<'a> Ctx<'a> {
         self.ks.dbs[dbi].remove(&key);
         self.ks.stats.expired_keys += 1;
         self.ks.signal_modified(dbi, &key);
-        if self.session.face != Face::Loading {
+        if self.logging {
             self.effects.push((dbi, vec![Bytes::from_static(b"DEL"), key]));
         }
     }
 
+    /// Position of the live entry at `key` in the selected db, reclaiming it if expired. One hash
+    /// probe; callers then reach the entry by position.
+    fn live_index(&mut self, key: &[u8]) -> Option<usize> {
+        let dbi = self.session.db;
+        let (i, _, e) = self.ks.dbs[dbi].map.get_full(key)?;
+        if e.expire_at != 0 && e.expire_at <= self.now {
+            self.reclaim_expired(dbi, key);
+            return None;
+        }
+        Some(i)
+    }
+
     /// The live entry at `key` (after lazy expiry), without touching hit/miss statistics.
     pub fn entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(key);
-        self.db().map.get_mut(key)
+        let i = self.live_index(key)?;
+        self.db().map.get_index_mut(i).map(|(_, e)| e)
     }
 
     /// The live value at `key` for reading (counts a keyspace hit or miss).
     pub fn lookup(&mut self, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(key);
         let now_s = (self.now / 1000) as u32;
-        let dbi = self.session.db;
-        match self.ks.dbs[dbi].map.get_mut(key) {
-            Some(e) => {
+        match self.live_index(key) {
+            Some(i) => {
                 self.ks.stats.keyspace_hits += 1;
+                let e = self.db().map.get_index_mut(i).map(|(_, e)| e)?;
                 e.atime = now_s;
                 Some(&e.value)
             }
@@ -142,18 +157,15 @@ impl<'a> Ctx<'a> {
 
     /// The live value at `key` for writing.
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.expire_if_needed(key);
         let now_s = (self.now / 1000) as u32;
-        self.db().map.get_mut(key).map(|e| {
-            e.atime = now_s;
-            &mut e.value
-        })
+        let e = self.entry(key)?;
+        e.atime = now_s;
+        Some(&mut e.value)
     }
 
     /// True if `key` exists (after lazy expiry).
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.db().map.contains_key(key)
+        self.live_index(key).is_some()
     }
 
     /// Stores `value` at `key` with absolute expiry `expire_at` (0 = none), replacing any old value.
@@ -220,7 +232,9 @@ impl<'a> Ctx<'a> {
     /// several times; calling it with nothing logs nothing.
     pub fn propagate(&mut self, args: Vec<Bytes>) {
         self.custom_effects = true;
-        self.effects.push((self.session.db, args));
+        if self.logging {
+            self.effects.push((self.session.db, args));
+        }
     }
 
     /// Declares that the command logs nothing of its own even though it counted as dirty.

@@ -77,7 +77,7 @@ pub struct ClientInfo {
     /// Last command time (ms).
     pub last_ms: u64,
     /// Last command name.
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     /// Protocol version.
     pub resp: u8,
 }
@@ -197,25 +197,22 @@ impl Engine {
 
     /// Runs one command.
     pub fn execute(&self, session: &mut Session, args: Vec<Bytes>) -> Outcome {
-        let name = args.first().cloned();
         let mut ks = self.shared.ks.lock();
         let o = self.execute_locked(&mut ks, session, args);
         drop(ks);
-        self.touch_client(session, name.as_deref());
+        self.touch_client(session);
         o
     }
 
     /// Updates the `CLIENT LIST` row (once per batch, off the keyspace lock).
-    fn touch_client(&self, session: &Session, last_cmd: Option<&[u8]>) {
+    fn touch_client(&self, session: &Session) {
         if session.face != Face::Resp {
             return;
         }
         if let Some(c) = self.shared.clients.lock().get_mut(&session.id) {
             c.last_ms = self.shared.clock.now_ms();
             c.db = session.db;
-            if let Some(name) = last_cmd {
-                c.last_cmd = String::from_utf8_lossy(name).to_ascii_lowercase();
-            }
+            c.last_cmd = session.last_cmd;
         }
     }
 
@@ -223,12 +220,10 @@ impl Engine {
     /// or the client asked to quit. Outcomes are appended to `out` in order.
     pub fn execute_batch(&self, session: &mut Session, queue: &mut VecDeque<Vec<Bytes>>, out: &mut Vec<Outcome>) {
         let mut ks = self.shared.ks.lock();
-        let mut last: Option<Bytes> = None;
         while let Some(args) = queue.pop_front() {
             if args.is_empty() {
                 continue;
             }
-            last = Some(args[0].clone());
             let o = self.execute_locked(&mut ks, session, args);
             let stop = matches!(o, Outcome::Blocked { .. }) || session.close_after_reply;
             out.push(o);
@@ -237,7 +232,7 @@ impl Engine {
             }
         }
         drop(ks);
-        self.touch_client(session, last.as_deref());
+        self.touch_client(session);
     }
 
     fn execute_locked(&self, ks: &mut Keyspace, session: &mut Session, args: Vec<Bytes>) -> Outcome {
@@ -308,6 +303,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
         }
         _ => {}
     }
+    ctx.session.last_cmd = spec.name;
     if ctx.session.multi.is_some() && !spec.has(flags::NO_MULTI_QUEUE) {
         if let Some(m) = ctx.session.multi.as_mut() {
             m.queue.push(args.to_vec());
@@ -330,7 +326,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
         for i in spec.key_indexes(args.len()).take(if only_first { 1 } else { usize::MAX }) {
             ctx.ks.signal_modified(dbi, &args[i]);
         }
-        if !ctx.custom_effects && ctx.session.face != Face::Loading {
+        if !ctx.custom_effects && ctx.logging {
             ctx.effects.push((dbi, args.to_vec()));
         }
     }

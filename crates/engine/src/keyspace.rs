@@ -66,9 +66,12 @@ impl Db {
 
     /// Inserts or replaces `key`, keeping the TTL index in sync.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64, now_s: u32) {
-        match self.map.get_full_mut(key) {
-            // Overwrite in place: keeps the key's allocation and its position.
-            Some((pos, _, e)) => {
+        use indexmap::map::Entry as Slot;
+        match self.map.entry(CompactBytes::from_slice(key)) {
+            // Overwrite in place: keeps the key's position.
+            Slot::Occupied(mut o) => {
+                let pos = o.index();
+                let e = o.get_mut();
                 let (had, slot) = (e.expire_at != 0, e.ttl_slot);
                 e.value = value;
                 e.expire_at = expire_at;
@@ -79,8 +82,9 @@ impl Db {
                     _ => {}
                 }
             }
-            None => {
-                let (pos, _) = self.map.insert_full(CompactBytes::from_slice(key), Entry { value, expire_at, atime: now_s, ttl_slot: 0 });
+            Slot::Vacant(v) => {
+                let pos = v.index();
+                v.insert(Entry { value, expire_at, atime: now_s, ttl_slot: 0 });
                 if expire_at != 0 {
                     self.ttl_add(pos);
                 }

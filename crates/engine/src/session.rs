@@ -57,6 +57,8 @@ pub struct Session {
     pub last_write_offset: u64,
     /// The keyspace write counter right after this client's last command (the REST sync token).
     pub dirty_seen: u64,
+    /// Name of the last command run (for `CLIENT LIST`).
+    pub last_cmd: &'static str,
 }
 
 impl Session {
@@ -73,6 +75,7 @@ impl Session {
             close_after_reply: false,
             last_write_offset: 0,
             dirty_seen: 0,
+            last_cmd: "NULL",
         }
     }
 }

@@ -173,7 +173,7 @@ fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo) -> String {
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_ms) / 1000,
         c.db,
-        if c.last_cmd.is_empty() { "NULL" } else { &c.last_cmd },
+        if c.last_cmd.is_empty() { "NULL" } else { c.last_cmd },
         c.resp,
         c.lib_name,
         c.lib_ver

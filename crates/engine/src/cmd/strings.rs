@@ -111,9 +111,8 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.propagate(vec![lit("SET"), a[1].clone(), a[2].clone(), lit("PXAT"), args::int_bytes(expire_at as i64)]);
     } else if keepttl {
         ctx.propagate(vec![lit("SET"), a[1].clone(), a[2].clone(), lit("KEEPTTL")]);
-    } else {
-        ctx.propagate(vec![lit("SET"), a[1].clone(), a[2].clone()]);
     }
+    // Otherwise the command as received replays to the same state (NX/XX/GET included).
     Ok(if get { Reply::opt_bulk(old) } else { Reply::Ok })
 }
 
@@ -257,15 +256,21 @@ fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(ctx.get_str(&a[1])?.map_or(0, |s| s.len() as i64)))
 }
 
-/// Adds `by` to the integer at `key` (creating it as 0).
+/// Adds `by` to the integer at `key` (creating it as 0), in place so the TTL is kept.
 fn incr_generic(ctx: &mut Ctx, key: &Bytes, by: i64) -> CmdResult {
-    let cur = match ctx.get_str(key)? {
-        None => 0,
-        Some(s) => int(s)?,
+    let mut buf = itoa::Buffer::new();
+    let new = match ctx.lookup_mut(key) {
+        Some(Value::Str(s)) => {
+            let new = int(s)?.checked_add(by).ok_or(CmdError::Overflow)?;
+            *s = CompactBytes::from_slice(buf.format(new).as_bytes());
+            new
+        }
+        Some(_) => return Err(CmdError::WrongType),
+        None => {
+            ctx.set(key, Value::Str(CompactBytes::from_slice(buf.format(by).as_bytes())), 0);
+            by
+        }
     };
-    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
-    let keep = ctx.expire_at(key).unwrap_or(0);
-    ctx.set(key, Value::Str(CompactBytes::from_slice(&args::int_bytes(new))), keep);
     ctx.dirty(1);
     Ok(Reply::Int(new))
 }
