@@ -30,6 +30,11 @@ use crate::keyspace::Keyspace;
 use crate::value::Value;
 
 const HEADER: usize = 8;
+/// How often the writer hands queued records to the OS under `everysec`/`no` (what a process
+/// crash can lose; a power loss can lose up to the fsync interval).
+const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+/// Longest sleep of an idle writer (it still fsyncs pending data about every second).
+const IDLE_WAIT: Duration = Duration::from_millis(250);
 /// A record larger than this is treated as corruption when read back.
 const MAX_RECORD: usize = 1 << 30;
 
@@ -118,19 +123,58 @@ fn sync_dir(dir: &Path) -> Result<(), AofError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
 }
 
-/// Appends the encoding of `effects` as one record to `out`.
-pub fn encode_record(effects: &[Effect], out: &mut Vec<u8>) {
-    let mut payload = BytesMut::new();
-    for (db, args) in effects {
-        payload.extend_from_slice(&[*db as u8]);
-        stashd_resp::encode::array_len(&mut payload, args.len());
+/// The effects of one command (or transaction) encoded as a record payload: for each effect
+/// `[u8 db][RESP multibulk]`. Commands encode their arguments straight in; nothing is cloned.
+#[derive(Debug, Default)]
+pub struct EffectLog {
+    buf: Vec<u8>,
+}
+
+impl EffectLog {
+    /// Adds one effect.
+    pub fn push<A: AsRef<[u8]>>(&mut self, db: usize, args: &[A]) {
+        let mut n = itoa::Buffer::new();
+        self.buf.push(db as u8);
+        self.buf.push(b'*');
+        self.buf.extend_from_slice(n.format(args.len()).as_bytes());
+        self.buf.extend_from_slice(b"\r\n");
         for a in args {
-            stashd_resp::encode::bulk(&mut payload, a);
+            let a = a.as_ref();
+            self.buf.push(b'$');
+            self.buf.extend_from_slice(n.format(a.len()).as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+            self.buf.extend_from_slice(a);
+            self.buf.extend_from_slice(b"\r\n");
         }
     }
+    /// True if nothing was logged.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// The encoded payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.buf
+    }
+    /// The effects decoded again (for tests and tools).
+    pub fn decode(&self) -> Vec<Effect> {
+        decode_payload(&self.buf).unwrap_or_default()
+    }
+}
+
+/// Appends `payload` framed as one record (length, CRC-32, payload) to `out`.
+fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Appends the encoding of `effects` as one record to `out`.
+pub fn encode_record(effects: &[Effect], out: &mut Vec<u8>) {
+    let mut log = EffectLog::default();
+    for (db, args) in effects {
+        log.push(*db, args);
+    }
+    frame(log.payload(), out);
 }
 
 fn decode_payload(payload: &[u8]) -> Option<Vec<Effect>> {
@@ -216,6 +260,8 @@ enum Item {
 
 struct Queue {
     items: Vec<Item>,
+    /// Emptied buffers handed back by the writer, reused by `append`.
+    spare: Vec<Vec<u8>>,
     appended: u64,
     shutdown: bool,
     fsync_now: bool,
@@ -228,6 +274,8 @@ struct Inner {
     policy: AtomicU8,
     durable_tx: watch::Sender<u64>,
     written: AtomicU64,
+    /// Set by the writer when it found nothing to do and sleeps long; the next append wakes it.
+    writer_idle: AtomicBool,
     manifest: Mutex<Manifest>,
     rewriting: AtomicBool,
     /// Bytes in the incr files since the last rewrite, and the base size at that rewrite.
@@ -286,11 +334,12 @@ impl Aof {
         let (durable_tx, _) = watch::channel(0u64);
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
-            queue: Mutex::new(Queue { items: Vec::new(), appended: 0, shutdown: false, fsync_now: false }),
+            queue: Mutex::new(Queue { items: Vec::new(), spare: Vec::new(), appended: 0, shutdown: false, fsync_now: false }),
             wake: Condvar::new(),
             policy: AtomicU8::new(policy_code(policy)),
             durable_tx,
             written: AtomicU64::new(0),
+            writer_idle: AtomicBool::new(false),
             manifest: Mutex::new(manifest),
             rewriting: AtomicBool::new(false),
             incr_bytes: AtomicU64::new(incr_bytes),
@@ -301,17 +350,27 @@ impl Aof {
         Ok((Aof { inner }, report))
     }
 
+    /// Queues `effects` as one record (see [`Aof::append_log`]).
+    pub fn append(&self, effects: &[Effect]) -> u64 {
+        let mut log = EffectLog::default();
+        for (db, args) in effects {
+            log.push(*db, args);
+        }
+        self.append_log(&log)
+    }
+
     /// Queues the effects of one command as a record; returns the log offset after it.
     /// Called with the keyspace lock held, so records are in execution order.
-    pub fn append(&self, effects: &[Effect]) -> u64 {
+    pub fn append_log(&self, log: &EffectLog) -> u64 {
         let mut q = self.inner.queue.lock();
         if !matches!(q.items.last(), Some(Item::Data(_))) {
-            q.items.push(Item::Data(Vec::with_capacity(4096)));
+            let buf = q.spare.pop().unwrap_or_else(|| Vec::with_capacity(64 * 1024));
+            q.items.push(Item::Data(buf));
         }
         let added = match q.items.last_mut() {
             Some(Item::Data(buf)) => {
                 let before = buf.len();
-                encode_record(effects, buf);
+                frame(log.payload(), buf);
                 (buf.len() - before) as u64
             }
             _ => 0,
@@ -319,7 +378,13 @@ impl Aof {
         q.appended += added;
         let off = q.appended;
         drop(q);
-        self.inner.wake.notify_one();
+        // `always` acknowledges only after fsync: wake the writer now (it batches whatever piles
+        // up meanwhile: group commit). Otherwise a busy writer picks records up every
+        // FLUSH_INTERVAL on its own, so a command costs no thread wake-up; only an idle one is woken.
+        let idle = self.inner.writer_idle.swap(false, Ordering::AcqRel);
+        if idle || self.inner.policy.load(Ordering::Relaxed) == 0 {
+            self.inner.wake.notify_one();
+        }
         off
     }
 
@@ -511,19 +576,29 @@ fn writer_loop(inner: Arc<Inner>, mut file: File, mut path: PathBuf) {
     let mut last_fsync = Instant::now();
     let mut unsynced_upto = 0u64; // offset written but not fsynced
     let mut written = 0u64;
+    let mut emptied: Vec<Vec<u8>> = Vec::new();
     loop {
         let (items, shutdown, fsync_now) = {
             let mut q = inner.queue.lock();
             if q.items.is_empty() && !q.shutdown && !q.fsync_now {
-                let wait = if inner.policy.load(Ordering::Relaxed) == 1 { Duration::from_millis(100) } else { Duration::from_millis(500) };
-                inner.wake.wait_for(&mut q, wait);
+                // Nothing queued: sleep until an append wakes us (or the fsync tick is due).
+                inner.writer_idle.store(true, Ordering::Release);
+                inner.wake.wait_for(&mut q, IDLE_WAIT);
+                inner.writer_idle.store(false, Ordering::Release);
+            }
+            if !q.items.is_empty() && !q.shutdown && !q.fsync_now && inner.policy.load(Ordering::Relaxed) != 0 {
+                // Records are queued: let more arrive, then write them in one go (one write per
+                // interval instead of one per command).
+                parking_lot::MutexGuard::unlocked(&mut q, || std::thread::sleep(FLUSH_INTERVAL));
             }
             let fs = std::mem::replace(&mut q.fsync_now, false);
+            // Hand back a few emptied buffers (big ones are dropped to give memory back).
+            q.spare.extend(emptied.drain(..).filter(|b| b.capacity() <= 4 << 20).take(4));
             (std::mem::take(&mut q.items), q.shutdown, fs)
         };
         for item in items {
             match item {
-                Item::Data(buf) => {
+                Item::Data(mut buf) => {
                     if let Err(e) = file.write_all(&buf) {
                         // Without the log we cannot acknowledge durability; stop rather than lie.
                         tracing::error!(file = %path.display(), error = %e, "write to append-only log failed; exiting to avoid losing acknowledged data");
@@ -532,6 +607,8 @@ fn writer_loop(inner: Arc<Inner>, mut file: File, mut path: PathBuf) {
                     written += buf.len() as u64;
                     inner.incr_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
                     inner.written.store(written, Ordering::Release);
+                    buf.clear();
+                    emptied.push(buf);
                 }
                 Item::Switch(name) => {
                     if let Err(e) = file.sync_data() {

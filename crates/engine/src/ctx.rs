@@ -13,6 +13,8 @@ use crate::session::{Face, Session};
 use crate::value::{Entry, Map, Set, Value};
 use crate::zset::ZSet;
 
+pub use crate::aof::EffectLog;
+
 /// A write to record in the append-only log: the database and the command that reproduces it.
 pub type Effect = (usize, Vec<Bytes>);
 
@@ -35,7 +37,7 @@ pub struct Ctx<'a> {
     pub shared: &'a Shared,
     /// Time at the start of the command, in Unix ms (fixed for the whole command, as Redis does).
     pub now: u64,
-    pub(crate) effects: Vec<Effect>,
+    pub(crate) effects: EffectLog,
     pub(crate) custom_effects: bool,
     /// Whether effects are kept (a log is attached and this is not a replay).
     pub(crate) logging: bool,
@@ -85,7 +87,7 @@ impl<'a> Ctx<'a> {
     /// A context for one top-level command.
     pub fn new(ks: &'a mut Keyspace, session: &'a mut Session, shared: &'a Shared, now: u64) -> Self {
         let logging = shared.aof.is_some() && session.face != Face::Loading;
-        Ctx { ks, session, shared, now, effects: Vec::new(), custom_effects: false, logging, block: None }
+        Ctx { ks, session, shared, now, effects: EffectLog::default(), custom_effects: false, logging, block: None }
     }
 
     /// The selected database.
@@ -116,7 +118,7 @@ impl<'a> Ctx<'a> {
         self.ks.stats.expired_keys += 1;
         self.ks.signal_modified(dbi, &key);
         if self.logging {
-            self.effects.push((dbi, vec![Bytes::from_static(b"DEL"), key]));
+            self.effects.push(dbi, &[&b"DEL"[..], &key[..]]);
         }
     }
 
@@ -233,7 +235,7 @@ impl<'a> Ctx<'a> {
     pub fn propagate(&mut self, args: Vec<Bytes>) {
         self.custom_effects = true;
         if self.logging {
-            self.effects.push((self.session.db, args));
+            self.effects.push(self.session.db, &args);
         }
     }
 

@@ -243,7 +243,7 @@ impl Engine {
         session.dirty_seen = ks.dirty;
         if !effects.is_empty() {
             if let Some(aof) = &self.shared.aof {
-                session.last_write_offset = aof.append(&effects);
+                session.last_write_offset = aof.append_log(&effects);
             }
         }
         if let Some(block) = block {
@@ -327,7 +327,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
             ctx.ks.signal_modified(dbi, &args[i]);
         }
         if !ctx.custom_effects && ctx.logging {
-            ctx.effects.push((dbi, args.to_vec()));
+            ctx.effects.push(dbi, args);
         }
     }
     ctx.custom_effects = saved_custom;

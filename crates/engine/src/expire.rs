@@ -54,7 +54,7 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     drop(ctx);
     if !effects.is_empty() {
         if let Some(aof) = &shared.aof {
-            aof.append(&effects);
+            aof.append_log(&effects);
         }
     }
     reclaimed

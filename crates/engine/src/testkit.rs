@@ -70,7 +70,7 @@ impl T {
         let mut ctx = crate::Ctx::new(&mut ks, &mut self.session, &shared, now);
         ctx.logging = true; // show what would be logged even though no log is attached
         let reply = crate::engine::dispatch(&mut ctx, &args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"));
-        let effects = std::mem::take(&mut ctx.effects).into_iter().map(|(_, a)| a).collect();
+        let effects = ctx.effects.decode().into_iter().map(|(_, a)| a).collect();
         drop(ctx);
         let delta = ks.dirty - before;
         (reply, effects, delta)

@@ -43,10 +43,16 @@ pub fn run(cli: Cli) -> Result<(), RunError> {
     let mut settings = Settings::resolve(cli)?;
     init_tracing(&settings.log);
     settings.ensure_tokens()?;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(t) = settings.threads {
-        builder.worker_threads(t.max(1));
-    }
+    // One thread: a current-thread runtime (Redis's model, no work-stealing overhead).
+    let mut builder = match settings.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(t) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(t.max(1));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let rt = builder.enable_all().build().map_err(RunError::Runtime)?;
     rt.block_on(serve(settings))
 }
