@@ -100,11 +100,17 @@ impl<'a> Ctx<'a> {
         self.session.db
     }
 
+    /// True if an entry with this expiry is due. Never during log replay: the log holds what
+    /// happened while keys were alive, so replay must see them as they were (like Redis, which
+    /// does not expire keys while loading).
+    fn is_expired(&self, expire_at: u64) -> bool {
+        expire_at != 0 && expire_at <= self.now && self.session.face != Face::Loading
+    }
+
     /// Deletes `key` if its TTL has passed (recording a `DEL` effect). Returns true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let dbi = self.session.db;
-        let now = self.now;
-        let expired = matches!(self.ks.dbs[dbi].map.get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now);
+        let expired = matches!(self.ks.dbs[dbi].map.get(key), Some(e) if self.is_expired(e.expire_at));
         if expired {
             self.reclaim_expired(dbi, key);
         }
@@ -127,7 +133,7 @@ impl<'a> Ctx<'a> {
     fn live_index(&mut self, key: &[u8]) -> Option<usize> {
         let dbi = self.session.db;
         let (i, _, e) = self.ks.dbs[dbi].map.get_full(key)?;
-        if e.expire_at != 0 && e.expire_at <= self.now {
+        if self.is_expired(e.expire_at) {
             self.reclaim_expired(dbi, key);
             return None;
         }
