@@ -60,11 +60,19 @@ function portOpen(port) {
   return probe(port, 500, (_s, done) => done(true));
 }
 
-/** True once the RESP port answers an inline PING (stashd binds before recovering its data). */
-function respAnswers(port) {
+/**
+ * True once the RESP port answers PING with +PONG after AUTH (stashd binds before recovering
+ * its data and answers -LOADING until it is done).
+ */
+function respAnswers(port, token) {
   return probe(port, 1000, (s, done) => {
-    s.once("data", (d) => done(d[0] === 0x2b || d[0] === 0x2d)); // '+' or '-'
-    s.write("PING\r\n");
+    let data = "";
+    s.on("data", (d) => {
+      data += d.toString();
+      const lines = data.split("\r\n").filter(Boolean);
+      if (lines.length >= 2) done(lines[1] === "+PONG");
+    });
+    s.write(`AUTH ${token}\r\nPING\r\n`);
   });
 }
 
@@ -114,7 +122,7 @@ export async function startStashd({ readonly = false, extraArgs = [] } = {}) {
     if (exited) {
       throw new Error(`stashd exited during startup (${JSON.stringify(exited)})\nargs: ${args.join(" ")}\n${output}`);
     }
-    if ((await portOpen(httpPort)) && (await respAnswers(port)) && !exited) break;
+    if ((await portOpen(httpPort)) && (await respAnswers(port, token)) && !exited) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`stashd did not listen on ${port}/${httpPort} within ${READY_TIMEOUT_MS} ms\n${output}`);

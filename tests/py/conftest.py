@@ -62,17 +62,24 @@ def port_open(port: int) -> bool:
         return False
 
 
-def resp_answers(port: int) -> bool:
-    """True once the RESP port answers an inline PING (+PONG, or -NOAUTH with a token).
+def resp_answers(port: int, token: Optional[str]) -> bool:
+    """True once the RESP port answers PING with +PONG after AUTH.
 
-    stashd binds its listeners before recovering the data dir, so an open port alone
-    does not mean the server is serving yet.
+    stashd binds its listeners before recovering the data dir and answers -LOADING until
+    it is done, so an open port (or an error reply) does not mean it is serving yet.
     """
+    request = (f"AUTH {token}\r\n" if token else "") + "PING\r\n"
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.settimeout(1.0)
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith((b"+", b"-"))
+            s.sendall(request.encode())
+            data = b""
+            while data.count(b"\r\n") < request.count("\r\n"):
+                chunk = s.recv(256)
+                if not chunk:
+                    return False
+                data += chunk
+            return data.splitlines()[-1] == b"+PONG"
     except OSError:
         return False
 
@@ -173,7 +180,7 @@ class StashdServer:
                     f"args: {' '.join(self.args())}\n{self.stderr_text()}",
                     pytrace=False,
                 )
-            if port_open(self.http_port) and resp_answers(self.port):
+            if port_open(self.http_port) and resp_answers(self.port, self.token):
                 if self.proc.poll() is None:
                     return
                 continue

@@ -36,6 +36,8 @@ pub mod flags {
     /// Of the declared keys only the first is written (the *STORE destination); the rest are
     /// sources, so WATCH on them is not invalidated.
     pub const WRITES_FIRST_KEY: u32 = 1 << 11;
+    /// Allowed while the data is still loading (INFO, AUTH, HELLO, CONFIG...).
+    pub const OK_LOADING: u32 = 1 << 12;
 }
 
 /// A command handler: parses its arguments (`args[0]` is the name) and returns the reply.

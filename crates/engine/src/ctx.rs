@@ -86,7 +86,7 @@ macro_rules! typed_access {
 impl<'a> Ctx<'a> {
     /// A context for one top-level command.
     pub fn new(ks: &'a mut Keyspace, session: &'a mut Session, shared: &'a Shared, now: u64) -> Self {
-        let logging = shared.aof.is_some() && session.face != Face::Loading;
+        let logging = shared.aof().is_some() && session.face != Face::Loading;
         Ctx { ks, session, shared, now, effects: EffectLog::default(), custom_effects: false, logging, block: None }
     }
 

@@ -4,8 +4,8 @@
 //! keyspace lock is held for the whole command (or MULTI/EXEC), which makes each atomic.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -107,8 +107,10 @@ pub struct Shared {
     pub clock: Clock,
     /// Runtime settings (`CONFIG GET/SET`).
     pub config: RwLock<RuntimeConfig>,
-    /// The append-only log, absent with `--in-memory`.
-    pub aof: Option<Aof>,
+    /// The append-only log: absent with `--in-memory`, attached once recovery finished.
+    aof: OnceLock<Aof>,
+    /// True while the data is being recovered: commands not flagged `OK_LOADING` answer `LOADING`.
+    pub loading: AtomicBool,
     /// Credentials.
     pub tokens: Tokens,
     /// Connected clients.
@@ -120,6 +122,18 @@ pub struct Shared {
     pub started: Instant,
     /// Process start in Unix ms (by the engine clock).
     pub started_ms: u64,
+}
+
+impl Shared {
+    /// The append-only log, if one is attached.
+    pub fn aof(&self) -> Option<&Aof> {
+        self.aof.get()
+    }
+
+    /// Attaches the log once recovery is done. Returns false if one was already attached.
+    pub fn attach_aof(&self, aof: Aof) -> bool {
+        self.aof.set(aof).is_ok()
+    }
 }
 
 /// The result of running a command.
@@ -156,7 +170,8 @@ impl Engine {
                 ks: Mutex::new(ks),
                 clock,
                 config: RwLock::new(config),
-                aof,
+                aof: aof.map(OnceLock::from).unwrap_or_default(),
+                loading: AtomicBool::new(false),
                 tokens,
                 clients: Mutex::new(BTreeMap::new()),
                 facts,
@@ -242,7 +257,7 @@ impl Engine {
         let Ctx { effects, block, .. } = ctx;
         session.dirty_seen = ks.dirty;
         if !effects.is_empty() {
-            if let Some(aof) = &self.shared.aof {
+            if let Some(aof) = self.shared.aof() {
                 session.last_write_offset = aof.append_log(&effects);
             }
         }
@@ -302,6 +317,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
             return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
         }
         _ => {}
+    }
+    // As in Redis: existence, arity, authentication, permissions, then the loading state.
+    if ctx.shared.loading.load(Ordering::Relaxed) && ctx.session.face != Face::Loading && !spec.has(flags::OK_LOADING) {
+        flag_transaction(ctx);
+        return Err(CmdError::Loading);
     }
     ctx.session.last_cmd = spec.name;
     if ctx.session.multi.is_some() && !spec.has(flags::NO_MULTI_QUEUE) {

@@ -89,6 +89,9 @@ pub enum CmdError {
     /// A value would exceed the configured size limit.
     #[error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")]
     TooBig,
+    /// The data is still being recovered at start-up.
+    #[error("LOADING stashd is loading the dataset in memory")]
+    Loading,
     /// Any other error, with its full text (including prefix).
     #[error("{0}")]
     Other(String),

@@ -53,7 +53,7 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     let effects = std::mem::take(&mut ctx.effects);
     drop(ctx);
     if !effects.is_empty() {
-        if let Some(aof) = &shared.aof {
+        if let Some(aof) = shared.aof() {
             aof.append_log(&effects);
         }
     }

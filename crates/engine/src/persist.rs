@@ -1,6 +1,8 @@
-//! Opening an engine over a data directory: replay the log, then attach it for new writes.
+//! Recovering an engine from a data directory: replay the log into the live engine (which
+//! answers `LOADING` meanwhile), then attach the log for new writes.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use crate::aof::{Aof, AofError, LoadReport};
 use crate::clock::Clock;
@@ -9,20 +11,17 @@ use crate::engine::{Engine, ServerFacts, Tokens};
 use crate::keyspace::Keyspace;
 use crate::session::Face;
 
-/// Recovers the keyspace from `dir` and returns an engine that logs to it.
-pub fn open_durable(
-    dir: &Path,
-    clock: Clock,
-    config: RuntimeConfig,
-    tokens: Tokens,
-    facts: ServerFacts,
-) -> Result<(Engine, LoadReport), AofError> {
-    let loader = Engine::new(Keyspace::default(), Clock::system(), config.clone(), None, Tokens::default(), facts.clone());
-    let mut session = loader.open_session(Face::Loading, "", "");
+/// Replays the log in `dir` into `engine` and attaches it. The engine reports `LOADING` to
+/// clients until this returns. On error the engine stays in the loading state.
+pub fn recover_into(engine: &Engine, dir: &Path) -> Result<LoadReport, AofError> {
+    let shared = &engine.shared;
+    shared.loading.store(true, Ordering::Release);
+    let mut session = engine.open_session(Face::Loading, "", "");
     let mut failures = 0u64;
-    let (aof, report) = Aof::open(dir, config.appendfsync, &mut |effects| {
-        let mut ks = loader.shared.ks.lock();
-        if let Err(e) = loader.replay(&mut ks, &effects, &mut session) {
+    let policy = shared.config.read().appendfsync;
+    let (aof, report) = Aof::open(dir, policy, &mut |effects| {
+        let mut ks = shared.ks.lock();
+        if let Err(e) = engine.replay(&mut ks, &effects, &mut session) {
             failures += 1;
             if failures <= 5 {
                 tracing::warn!(error = %e, "a logged command failed on replay");
@@ -32,8 +31,23 @@ pub fn open_durable(
     if failures > 0 {
         tracing::warn!(failures, "some logged commands failed on replay");
     }
-    let ks = std::mem::take(&mut *loader.shared.ks.lock());
-    Ok((Engine::new(ks, clock, config, Some(aof), tokens, facts), report))
+    shared.attach_aof(aof);
+    shared.loading.store(false, Ordering::Release);
+    Ok(report)
+}
+
+/// Recovers the keyspace from `dir` and returns an engine that logs to it (blocking; for tools
+/// and tests — the server uses [`recover_into`] so clients see `LOADING` meanwhile).
+pub fn open_durable(
+    dir: &Path,
+    clock: Clock,
+    config: RuntimeConfig,
+    tokens: Tokens,
+    facts: ServerFacts,
+) -> Result<(Engine, LoadReport), AofError> {
+    let engine = Engine::new(Keyspace::default(), clock, config, None, tokens, facts);
+    let report = recover_into(&engine, dir)?;
+    Ok((engine, report))
 }
 
 #[cfg(test)]
@@ -41,7 +55,6 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::aof::Aof;
     use crate::config::FsyncPolicy;
 
     fn cmd(args: &[&str]) -> Vec<Bytes> {
@@ -71,9 +84,26 @@ mod tests {
         let mut s = engine.open_session(Face::Resp, "", "");
         let r = engine.execute(&mut s, cmd(&["GET", "k"]));
         assert!(matches!(r, crate::Outcome::Done(Ok(crate::Reply::Nil))));
-        if let Some(aof) = engine.shared.aof.as_ref() {
+        if let Some(aof) = engine.shared.aof() {
             aof.shutdown();
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn loading_answers_loading_except_for_ok_loading_commands() {
+        let engine = Engine::in_memory(Clock::manual(0));
+        engine.shared.loading.store(true, Ordering::Release);
+        let mut s = engine.open_session(Face::Resp, "", "");
+        let run = |s: &mut crate::Session, a: &[&str]| match engine.execute(s, cmd(a)) {
+            crate::Outcome::Done(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(run(&mut s, &["GET", "k"]).unwrap_err().to_string(), "LOADING stashd is loading the dataset in memory");
+        assert_eq!(run(&mut s, &["PING"]).unwrap_err().to_string(), "LOADING stashd is loading the dataset in memory");
+        let Ok(crate::Reply::Verbatim(info)) = run(&mut s, &["INFO", "persistence"]) else { panic!() };
+        assert!(String::from_utf8_lossy(&info).contains("loading:1"));
+        engine.shared.loading.store(false, Ordering::Release);
+        assert!(run(&mut s, &["GET", "k"]).is_ok());
     }
 }

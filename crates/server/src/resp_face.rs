@@ -188,7 +188,7 @@ impl Conn<'_> {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        if let Some(aof) = &self.engine.shared.aof {
+        if let Some(aof) = self.engine.shared.aof() {
             if session.last_write_offset > aof.durable_offset() && self.engine.shared.config.read().appendfsync == FsyncPolicy::Always {
                 aof.wait_durable(session.last_write_offset).await;
             }

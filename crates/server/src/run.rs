@@ -2,6 +2,7 @@
 //! background tasks (active expiry, log rewrite, blocked-client cleanup), stop on SIGTERM/SIGINT.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use stashd_engine::clock::Clock;
@@ -85,20 +86,13 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     // Bind first so a port conflict is reported before any recovery work.
     let resp_listener = bind(&s.bind, s.port).await?;
     let http_listener = bind(&s.bind, s.http_port).await?;
-    let engine = match &s.data_dir {
-        Some(dir) => {
-            let started = std::time::Instant::now();
-            let (engine, report) = stashd_engine::persist::open_durable(dir, Clock::system(), config, tokens, facts)?;
-            let keys: usize = engine.shared.ks.lock().dbs.iter().map(|d| d.len()).sum();
-            tracing::info!(dir = %dir.display(), records = report.records, keys, ms = started.elapsed().as_millis() as u64,
-                appendfsync = s.appendfsync.as_str(), "recovered data");
-            engine
-        }
-        None => {
-            tracing::info!("running in memory: nothing is persisted");
-            Engine::new(Keyspace::default(), Clock::system(), config, None, tokens, facts)
-        }
-    };
+    // The engine starts empty; with a data directory it answers LOADING until recovery is done.
+    let engine = Engine::new(Keyspace::default(), Clock::system(), config, None, tokens, facts);
+    if s.data_dir.is_some() {
+        engine.shared.loading.store(true, Ordering::Release);
+    } else {
+        tracing::info!("running in memory: nothing is persisted");
+    }
     let resp_addr: SocketAddr = resp_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
     let http_addr: SocketAddr = http_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
     tracing::info!(resp = %resp_addr, http = %http_addr, "stashd listening");
@@ -118,6 +112,32 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     });
     let cron = tokio::spawn(cron(engine.clone(), stop_rx.clone()));
 
+    if let Some(dir) = s.data_dir.clone() {
+        let e = engine.clone();
+        let started = std::time::Instant::now();
+        let recovered = tokio::task::spawn_blocking(move || stashd_engine::persist::recover_into(&e, &dir)).await;
+        match recovered {
+            Ok(Ok(report)) => {
+                let keys: usize = engine.shared.ks.lock().dbs.iter().map(|d| d.len()).sum();
+                tracing::info!(
+                    records = report.records,
+                    keys,
+                    ms = started.elapsed().as_millis() as u64,
+                    appendfsync = s.appendfsync.as_str(),
+                    "recovered data; serving"
+                );
+            }
+            Ok(Err(e)) => {
+                let _ = stop_tx.send(true);
+                return Err(RunError::Recover(e));
+            }
+            Err(join) => {
+                let _ = stop_tx.send(true);
+                return Err(RunError::Runtime(std::io::Error::other(join.to_string())));
+            }
+        }
+    }
+
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
@@ -127,7 +147,7 @@ async fn serve(s: Settings) -> Result<(), RunError> {
         let _ = cron.await;
     })
     .await;
-    if let Some(aof) = &engine.shared.aof {
+    if let Some(aof) = engine.shared.aof() {
         aof.shutdown();
         tracing::info!("append-only log flushed");
     }
@@ -185,6 +205,9 @@ async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         tick += 1;
+        if engine.shared.loading.load(Ordering::Acquire) {
+            continue;
+        }
         let e = engine.clone();
         // Bounded work under the lock: 25% of the tick, like Redis's slow cycle.
         let budget = Duration::from_millis(250 / hz);
@@ -197,7 +220,7 @@ async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
 }
 
 fn maybe_rewrite(engine: &Engine) {
-    let Some(aof) = &engine.shared.aof else { return };
+    let Some(aof) = engine.shared.aof() else { return };
     if aof.rewriting() {
         return;
     }

@@ -23,17 +23,17 @@ pub const REDIS_VERSION: &str = "7.2.4";
 pub static COMMANDS: &[CommandSpec] = &[
     cmd!("ping", -1, FAST, 0, 0, 0, ping, "connection"),
     cmd!("echo", 2, FAST, 0, 0, 0, echo, "connection"),
-    cmd!("select", 2, FAST | CONNECTION, 0, 0, 0, select, "connection"),
-    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION, 0, 0, 0, quit, "connection"),
-    cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT, 0, 0, 0, reset, "connection"),
-    cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT, 0, 0, 0, auth, "connection"),
-    cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT, 0, 0, 0, hello, "connection"),
-    cmd!("client", -2, CONNECTION | NOSCRIPT, 0, 0, 0, client, "connection"),
-    cmd!("command", -1, 0, 0, 0, 0, command_cmd, "connection"),
-    cmd!("info", -1, 0, 0, 0, 0, info, "dangerous"),
-    cmd!("config", -2, ADMIN | NOSCRIPT, 0, 0, 0, config, "dangerous"),
-    cmd!("time", 1, FAST | RANDOM, 0, 0, 0, time, "fast"),
-    cmd!("debug", -2, ADMIN | NOSCRIPT, 0, 0, 0, debug, "dangerous"),
+    cmd!("select", 2, FAST | CONNECTION | OK_LOADING, 0, 0, 0, select, "connection"),
+    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | OK_LOADING, 0, 0, 0, quit, "connection"),
+    cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, reset, "connection"),
+    cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, auth, "connection"),
+    cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, hello, "connection"),
+    cmd!("client", -2, CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, client, "connection"),
+    cmd!("command", -1, OK_LOADING, 0, 0, 0, command_cmd, "connection"),
+    cmd!("info", -1, OK_LOADING, 0, 0, 0, info, "dangerous"),
+    cmd!("config", -2, ADMIN | NOSCRIPT | OK_LOADING, 0, 0, 0, config, "dangerous"),
+    cmd!("time", 1, FAST | RANDOM | OK_LOADING, 0, 0, 0, time, "fast"),
+    cmd!("debug", -2, ADMIN | NOSCRIPT | OK_LOADING, 0, 0, 0, debug, "dangerous"),
     cmd!("waitaof", 4, NOSCRIPT, 0, 0, 0, waitaof, "connection"),
     cmd!("wait", 3, NOSCRIPT, 0, 0, 0, wait, "connection"),
     cmd!("bgrewriteaof", 1, ADMIN | NOSCRIPT, 0, 0, 0, bgrewriteaof, "dangerous"),
@@ -425,11 +425,12 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         );
     }
     if want("persistence") {
-        let aof = shared.aof.as_ref();
+        let aof = shared.aof();
         let (incr, base) = aof.map_or((0, 0), |a| a.sizes());
         let _ = write!(
             o,
-            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_last_bgrewrite_status:ok\r\naof_current_size:{}\r\naof_base_size:{base}\r\naof_fsync_policy:{}\r\naof_written_offset:{}\r\naof_durable_offset:{}\r\nrdb_changes_since_last_save:{}\r\n\r\n",
+            "# Persistence\r\nloading:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_last_bgrewrite_status:ok\r\naof_current_size:{}\r\naof_base_size:{base}\r\naof_fsync_policy:{}\r\naof_written_offset:{}\r\naof_durable_offset:{}\r\nrdb_changes_since_last_save:{}\r\n\r\n",
+            shared.loading.load(std::sync::atomic::Ordering::Relaxed) as u8,
             aof.is_some() as u8,
             aof.is_some_and(|a| a.rewriting()) as u8,
             incr + base,
@@ -489,7 +490,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 return Err(CmdError::WrongArgs("config|get".into()));
             }
             let mut params = ctx.shared.config.read().params();
-            params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof.is_some()));
+            params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some()));
             let mut out = Vec::new();
             for (name, value) in params {
                 if a[2..].iter().any(|p| crate::glob::matches_nocase(p, name.as_bytes())) {
@@ -502,7 +503,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() < 4 || !a.len().is_multiple_of(2) {
                 return Err(CmdError::WrongArgs("config|set".into()));
             }
-            let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof.is_some());
+            let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some());
             let mut cfg = ctx.shared.config.read().clone();
             for pair in a[2..].chunks(2) {
                 let name = args::text(&pair[0]).to_ascii_lowercase();
@@ -513,7 +514,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 }
                 cfg.set(&name, &args::text(&pair[1]))?;
             }
-            if let Some(aof) = &ctx.shared.aof {
+            if let Some(aof) = ctx.shared.aof() {
                 aof.set_policy(cfg.appendfsync);
             }
             *ctx.shared.config.write() = cfg;
@@ -590,7 +591,7 @@ fn waitaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if numlocal < 0 || numreplicas < 0 {
         return Err(CmdError::NotInteger);
     }
-    let Some(aof) = &ctx.shared.aof else {
+    let Some(aof) = ctx.shared.aof() else {
         if numlocal > 0 {
             return Err(CmdError::err("WAITAOF cannot be used when numlocal is set but appendonly is disabled."));
         }
@@ -612,7 +613,7 @@ fn wait(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    let Some(aof) = &ctx.shared.aof else {
+    let Some(aof) = ctx.shared.aof() else {
         return Err(CmdError::err("stashd is running --in-memory: there is no append-only log to rewrite"));
     };
     if aof.start_rewrite(ctx.ks) {
