@@ -21,8 +21,11 @@ pub enum CompactBytes {
         /// Storage.
         buf: [u8; INLINE_CAP],
     },
-    /// Longer strings.
+    /// Longer strings, exact size.
     Heap(Box<[u8]>),
+    /// Strings grown in place by APPEND/SETRANGE: spare capacity makes repeated appends
+    /// amortized O(1), as Redis's sds does.
+    Growable(Box<Vec<u8>>),
 }
 
 impl CompactBytes {
@@ -47,6 +50,22 @@ impl CompactBytes {
         match self {
             CompactBytes::Inline { len, buf } => &buf[..*len as usize],
             CompactBytes::Heap(b) => b,
+            CompactBytes::Growable(v) => v,
+        }
+    }
+
+    /// A growable buffer holding the contents (converting once; later calls reuse it).
+    pub fn make_growable(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, CompactBytes::Growable(_)) {
+            let cur = self.as_slice();
+            let mut v = Vec::with_capacity((cur.len() * 2).max(64));
+            v.extend_from_slice(cur);
+            *self = CompactBytes::Growable(Box::new(v));
+        }
+        match self {
+            CompactBytes::Growable(v) => v,
+            // Just converted above.
+            _ => unreachable!("converted to Growable"),
         }
     }
 
@@ -60,6 +79,7 @@ impl CompactBytes {
         match self {
             CompactBytes::Inline { .. } => 0,
             CompactBytes::Heap(b) => b.len(),
+            CompactBytes::Growable(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
         }
     }
 }
@@ -147,6 +167,13 @@ mod tests {
             assert_eq!(c.as_slice(), &v[..]);
             assert_eq!(c.heap_size(), if n <= INLINE_CAP { 0 } else { n });
         }
+        let mut g = CompactBytes::from_slice(b"ab");
+        for _ in 0..1000 {
+            g.make_growable().extend_from_slice(b"cd");
+        }
+        assert_eq!(g.len(), 2002);
+        assert_eq!(&g[..4], b"abcd");
+        assert_eq!(std::mem::size_of::<CompactBytes>(), 24);
         let mut m: std::collections::HashMap<CompactBytes, u8> = Default::default();
         m.insert(CompactBytes::from_slice(b"key:1"), 1);
         assert_eq!(m.get(&b"key:1"[..]), Some(&1));

@@ -1,6 +1,6 @@
 //! String commands (Redis `t_string.c`).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
@@ -243,10 +243,7 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cur_len = ctx.get_str(&a[1])?.map_or(0, |s| s.len());
     check_size(ctx, cur_len + a[2].len())?;
     let s = ctx.str_or_create(&a[1])?;
-    let mut buf = BytesMut::with_capacity(s.len() + a[2].len());
-    buf.extend_from_slice(s);
-    buf.extend_from_slice(&a[2]);
-    *s = CompactBytes::from_slice(&buf);
+    s.make_growable().extend_from_slice(&a[2]);
     let n = s.len();
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
@@ -333,13 +330,11 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if !exists {
         ctx.set(&a[1], Value::Str(CompactBytes::new()), 0);
     }
-    let s = ctx.str_or_create(&a[1])?;
-    let mut buf = BytesMut::from(&s[..]);
-    if buf.len() < offset + a[3].len() {
-        buf.resize(offset + a[3].len(), 0);
+    let s = ctx.str_or_create(&a[1])?.make_growable();
+    if s.len() < offset + a[3].len() {
+        s.resize(offset + a[3].len(), 0);
     }
-    buf[offset..offset + a[3].len()].copy_from_slice(&a[3]);
-    *s = CompactBytes::from_slice(&buf);
+    s[offset..offset + a[3].len()].copy_from_slice(&a[3]);
     let n = s.len();
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
