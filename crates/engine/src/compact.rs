@@ -5,6 +5,7 @@
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -21,11 +22,11 @@ pub enum CompactBytes {
         /// Storage.
         buf: [u8; INLINE_CAP],
     },
-    /// Longer strings, exact size.
-    Heap(Box<[u8]>),
+    /// Longer strings, exact size (shared, so snapshots need not copy them).
+    Heap(Arc<[u8]>),
     /// Strings grown in place by APPEND/SETRANGE: spare capacity makes repeated appends
     /// amortized O(1), as Redis's sds does.
-    Growable(Box<Vec<u8>>),
+    Growable(Arc<Vec<u8>>),
 }
 
 impl CompactBytes {
@@ -60,10 +61,10 @@ impl CompactBytes {
             let cur = self.as_slice();
             let mut v = Vec::with_capacity((cur.len() * 2).max(64));
             v.extend_from_slice(cur);
-            *self = CompactBytes::Growable(Box::new(v));
+            *self = CompactBytes::Growable(Arc::new(v));
         }
         match self {
-            CompactBytes::Growable(v) => v,
+            CompactBytes::Growable(v) => Arc::make_mut(v),
             // Just converted above.
             _ => unreachable!("converted to Growable"),
         }

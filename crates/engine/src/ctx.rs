@@ -49,7 +49,7 @@ macro_rules! typed_access {
         typed_access!($get, $get_mut, $or_create, $variant, $ty, $new, |v| v);
     };
     ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr, boxed) => {
-        typed_access!($get, $get_mut, $or_create, $variant, $ty, Box::new($new), |v| &mut **v);
+        typed_access!($get, $get_mut, $or_create, $variant, $ty, std::sync::Arc::new($new), |v| std::sync::Arc::make_mut(v));
     };
     ($get:ident, $get_mut:ident, $or_create:ident, $variant:ident, $ty:ty, $new:expr, |$v:ident| $unbox:expr) => {
         /// Reads the value at `key` if it has this type; `WRONGTYPE` if another type.

@@ -1,6 +1,7 @@
 //! Stored values: one variant per Redis data type.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -14,20 +15,21 @@ pub type Map<K, V> = indexmap::IndexMap<K, V, Hasher>;
 /// Insertion-ordered hash set with O(1) random access (used for sets).
 pub type Set<T> = indexmap::IndexSet<T, Hasher>;
 
-/// A Redis value. Aggregates are boxed so that the common case, a short string, keeps the
-/// whole value in 24 bytes.
+/// A Redis value. Aggregates sit behind a reference-counted pointer so that the common case, a
+/// short string, keeps the whole value in 24 bytes, and so that a snapshot (log rewrite) shares
+/// them: writers copy an aggregate only if a snapshot still holds it (`Arc::make_mut`).
 #[derive(Debug, Clone)]
 pub enum Value {
     /// String (also integers and floats in text form).
     Str(CompactBytes),
     /// List.
-    List(Box<VecDeque<Bytes>>),
+    List(Arc<VecDeque<Bytes>>),
     /// Hash.
-    Hash(Box<Map<Bytes, Bytes>>),
+    Hash(Arc<Map<Bytes, Bytes>>),
     /// Set.
-    Set(Box<Set<Bytes>>),
+    Set(Arc<Set<Bytes>>),
     /// Sorted set.
-    ZSet(Box<ZSet>),
+    ZSet(Arc<ZSet>),
 }
 
 impl Value {

@@ -427,4 +427,21 @@ mod tests {
         assert_eq!(t.err(&["HSCAN", "h", "0", "COUNT", "0"]), "ERR syntax error");
         assert_eq!(t.err(&["HSCAN", "h", "0", "BOGUS"]), "ERR syntax error");
     }
+
+    #[test]
+    fn a_snapshot_keeps_its_view_while_writers_copy_on_write() {
+        // The log rewrite clones the databases and serializes them while writes continue.
+        let mut t = T::new();
+        t.ok(&["HSET", "h", "a", "1"]);
+        t.ok(&["APPEND", "s", "a-string-longer-than-twenty-two-bytes"]);
+        let snap = t.engine.shared.ks.lock().dbs.clone();
+        t.ok(&["HSET", "h", "a", "2"]);
+        t.ok(&["APPEND", "s", "!"]);
+        let crate::value::Value::Hash(h) = &snap[0].map[&b"h"[..]].value else { panic!("hash expected") };
+        assert_eq!(h.get(&b"a"[..]).map(|v| &v[..]), Some(&b"1"[..]));
+        let crate::value::Value::Str(st) = &snap[0].map[&b"s"[..]].value else { panic!("string expected") };
+        assert_eq!(&st[..], &b"a-string-longer-than-twenty-two-bytes"[..]);
+        assert_eq!(t.ok(&["HGET", "h", "a"]), b("2"));
+        assert_eq!(t.ok(&["STRLEN", "s"]), crate::Reply::Int(38));
+    }
 }

@@ -259,7 +259,7 @@ fn store(ctx: &mut Ctx, dst: &Bytes, members: Vec<Bytes>) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     let set: Set<Bytes> = members.into_iter().collect();
-    ctx.set(dst, Value::Set(Box::new(set)), 0);
+    ctx.set(dst, Value::Set(std::sync::Arc::new(set)), 0);
     ctx.dirty(1);
     Ok(Reply::Int(n as i64))
 }

@@ -326,7 +326,7 @@ fn scored_reply(ctx: &Ctx, items: impl IntoIterator<Item = (Bytes, f64)>, withsc
 fn store_result(ctx: &mut Ctx, dst: &Bytes, z: ZSet) -> CmdResult {
     let n = z.len();
     if n > 0 {
-        ctx.set(dst, Value::ZSet(Box::new(z)), 0);
+        ctx.set(dst, Value::ZSet(std::sync::Arc::new(z)), 0);
         ctx.dirty(1);
     } else if ctx.delete(dst) {
         ctx.dirty(1);
@@ -1263,7 +1263,7 @@ mod tests {
         let mut s = Set::default();
         s.insert(Bytes::from_static(b"c"));
         s.insert(Bytes::from_static(b"x"));
-        t.engine.shared.ks.lock().dbs[0].insert(b"s", Value::Set(Box::new(s)), 0, 0);
+        t.engine.shared.ks.lock().dbs[0].insert(b"s", Value::Set(std::sync::Arc::new(s)), 0, 0);
         assert_eq!(t.ok(&["ZUNION", "2", "z1", "z2", "WITHSCORES"]), ws(&[("a", 1.0), ("b", 12.0), ("c", 23.0), ("d", 30.0)]));
         assert_eq!(t.ok(&["ZINTER", "2", "z1", "z2", "AGGREGATE", "MIN", "WITHSCORES"]), ws(&[("b", 2.0), ("c", 3.0)]));
         assert_eq!(t.ok(&["ZINTER", "2", "z1", "z2", "WEIGHTS", "2", "0.5", "WITHSCORES"]), ws(&[("b", 9.0), ("c", 16.0)]));
