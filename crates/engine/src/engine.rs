@@ -99,6 +99,19 @@ pub struct ServerFacts {
     pub debug_enabled: bool,
 }
 
+/// Server-wide counters reported by `INFO` (updated without the keyspace lock).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// RESP connections accepted since start.
+    pub connections_received: AtomicU64,
+    /// Connections refused because of `maxclients`.
+    pub rejected_connections: AtomicU64,
+    /// Commands per second over the last second (set by the server's cron).
+    pub ops_per_sec: AtomicU64,
+    /// Highest resident size seen (set by the server's cron).
+    pub peak_rss: AtomicU64,
+}
+
 /// State shared by all clients.
 pub struct Shared {
     /// The keyspace behind the one lock.
@@ -122,6 +135,10 @@ pub struct Shared {
     pub started: Instant,
     /// Process start in Unix ms (by the engine clock).
     pub started_ms: u64,
+    /// Random 40-hex-digit id of this run (`INFO run_id`).
+    pub run_id: String,
+    /// Counters for `INFO`.
+    pub counters: Counters,
 }
 
 impl Shared {
@@ -178,6 +195,8 @@ impl Engine {
                 next_client_id: AtomicU64::new(1),
                 started: Instant::now(),
                 started_ms,
+                run_id: (0..40).map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0')).collect(),
+                counters: Counters::default(),
             }),
         }
     }
@@ -192,6 +211,7 @@ impl Engine {
         let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
         let access = if face == Face::Loading { Access::Full } else { self.shared.tokens.initial_access() };
         if face == Face::Resp {
+            self.shared.counters.connections_received.fetch_add(1, Ordering::Relaxed);
             let now = self.shared.clock.now_ms();
             self.shared.clients.lock().insert(
                 id,

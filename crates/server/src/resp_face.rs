@@ -37,6 +37,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, mut shutdown: watch::R
                 let max = engine.shared.config.read().maxclients as usize;
                 tokio::spawn(async move {
                     if live.fetch_add(1, Ordering::AcqRel) >= max {
+                        engine.shared.counters.rejected_connections.fetch_add(1, Ordering::Relaxed);
                         let mut s = stream;
                         let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
                     } else {

@@ -198,6 +198,7 @@ async fn wait_for_signal() {
 /// registrations of clients that stopped waiting.
 async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
     let mut tick = 0u64;
+    let mut last_ops = 0u64;
     loop {
         let hz = engine.shared.config.read().hz.max(1) as u64;
         tokio::select! {
@@ -213,10 +214,20 @@ async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
         let budget = Duration::from_millis(250 / hz);
         let _ = tokio::task::spawn_blocking(move || e.active_expire_cycle(budget)).await;
         if tick.is_multiple_of(hz) {
+            sample_stats(&engine, &mut last_ops);
             maybe_rewrite(&engine);
             engine.shared.ks.lock().sweep_blocked();
         }
     }
+}
+
+/// Once a second: commands per second and peak memory for `INFO`.
+fn sample_stats(engine: &Engine, last_ops: &mut u64) {
+    let ops = engine.shared.ks.lock().stats.commands;
+    let c = &engine.shared.counters;
+    c.ops_per_sec.store(ops.saturating_sub(*last_ops), Ordering::Relaxed);
+    *last_ops = ops;
+    c.peak_rss.fetch_max(stashd_engine::cmd::server::rss_bytes(), Ordering::Relaxed);
 }
 
 fn maybe_rewrite(engine: &Engine) {

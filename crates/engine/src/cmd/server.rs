@@ -395,11 +395,12 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
     if want("server") {
         let _ = write!(
             o,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nstashd_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nhttp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:stashd\r\nconfig_file:{}\r\n\r\n",
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nstashd_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nhttp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:stashd\r\nconfig_file:{}\r\n\r\n",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
+            shared.run_id,
             shared.facts.tcp_port,
             shared.facts.http_port,
             uptime / 86400,
@@ -420,8 +421,9 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         let rss = rss_bytes();
         let _ = write!(
             o,
-            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
-            rss as f64 / 1048576.0
+            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nused_memory_peak:{}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
+            rss as f64 / 1048576.0,
+            shared.counters.peak_rss.load(std::sync::atomic::Ordering::Relaxed).max(rss),
         );
     }
     if want("persistence") {
@@ -444,12 +446,23 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         let st = &ctx.ks.stats;
         let _ = write!(
             o,
-            "# Stats\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
-            st.commands, st.expired_keys, st.keyspace_hits, st.keyspace_misses
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
+            shared.counters.connections_received.load(std::sync::atomic::Ordering::Relaxed),
+            st.commands,
+            shared.counters.ops_per_sec.load(std::sync::atomic::Ordering::Relaxed),
+            shared.counters.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
+            st.expired_keys,
+            st.keyspace_hits,
+            st.keyspace_misses
         );
     }
     if want("replication") {
-        o.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+        let _ = write!(
+            o,
+            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:{}\r\n\r\n",
+            shared.run_id,
+            shared.aof().map_or(0, |a| a.written_offset())
+        );
     }
     if want("cpu") {
         o.push_str("# CPU\r\n");
@@ -663,6 +676,21 @@ mod tests {
         assert_eq!(info[1], Reply::NilArray);
         let Reply::Verbatim(text) = t.ok(&["INFO", "keyspace"]) else { panic!() };
         assert!(text.starts_with(b"# Keyspace"));
+        let Reply::Verbatim(all) = t.ok(&["INFO"]) else { panic!() };
+        let all = String::from_utf8_lossy(&all).into_owned();
+        let field = |name: &str| all.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string));
+        assert!(field("run_id").is_some_and(|id| id.len() == 40 && id.chars().all(|c| c.is_ascii_hexdigit())));
+        for f in [
+            "redis_version",
+            "total_connections_received",
+            "instantaneous_ops_per_sec",
+            "used_memory_peak",
+            "rejected_connections",
+            "master_repl_offset",
+            "loading",
+        ] {
+            assert!(field(f).is_some(), "INFO lacks {f}");
+        }
         assert!(t.err(&["DEBUG", "JUMP-CLOCK", "5"]).contains("DEBUG command not allowed"));
     }
 }
