@@ -38,6 +38,8 @@ pub mod flags {
     pub const WRITES_FIRST_KEY: u32 = 1 << 11;
     /// Allowed while the data is still loading (INFO, AUTH, HELLO, CONFIG...).
     pub const OK_LOADING: u32 = 1 << 12;
+    /// A read the hosted service refuses to read-only tokens (whole-keyspace reads: KEYS, SCAN).
+    pub const NOT_READONLY_TOKEN: u32 = 1 << 13;
 }
 
 /// A command handler: parses its arguments (`args[0]` is the name) and returns the reply.

@@ -332,7 +332,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
             flag_transaction(ctx);
             return Err(CmdError::NoAuth);
         }
-        Access::ReadOnly if spec.has(flags::WRITE) || spec.has(flags::ADMIN) => {
+        Access::ReadOnly if spec.has(flags::WRITE) || spec.has(flags::ADMIN) || spec.has(flags::NOT_READONLY_TOKEN) => {
             flag_transaction(ctx);
             return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
         }
