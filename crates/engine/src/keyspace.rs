@@ -159,6 +159,8 @@ pub struct Keyspace {
     pub blocked: HashMap<(usize, Bytes), Vec<Arc<Notify>>>,
     /// Statistics.
     pub stats: Stats,
+    /// The Lua VM and script cache.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Default for Keyspace {
@@ -169,6 +171,7 @@ impl Default for Keyspace {
             watched: HashMap::new(),
             blocked: HashMap::new(),
             stats: Stats::default(),
+            scripting: Default::default(),
         }
     }
 }

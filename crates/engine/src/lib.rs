@@ -17,6 +17,8 @@ pub mod glob;
 pub mod keyspace;
 pub mod persist;
 pub mod reply;
+pub mod scripting;
+pub mod scripting_libs;
 pub mod session;
 pub mod value;
 pub mod zset;

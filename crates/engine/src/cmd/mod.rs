@@ -4,6 +4,7 @@
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -21,5 +22,6 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     zsets::COMMANDS,
     transactions::COMMANDS,
+    scripting::COMMANDS,
     server::COMMANDS,
 ];

@@ -1,0 +1,236 @@
+//! EVAL, EVALSHA, their `_RO` forms and SCRIPT (Redis `eval.c`).
+
+use bytes::Bytes;
+
+use crate::args::{self, int};
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::CommandSpec;
+use crate::error::{CmdError, CmdResult};
+use crate::scripting;
+use crate::{Ctx, Reply};
+
+/// Scripting command rows. Keys are given by `numkeys`, so key positions are declared as none;
+/// the commands a script runs signal their own keys.
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd!("eval", -3, NOSCRIPT, 0, 0, 0, eval, "scripting"),
+    cmd!("evalsha", -3, NOSCRIPT, 0, 0, 0, evalsha, "scripting"),
+    cmd!("eval_ro", -3, NOSCRIPT | READONLY, 0, 0, 0, eval_ro, "scripting"),
+    cmd!("evalsha_ro", -3, NOSCRIPT | READONLY, 0, 0, 0, evalsha_ro, "scripting"),
+    cmd!("script", -2, NOSCRIPT, 0, 0, 0, script, "scripting"),
+];
+
+/// Splits `numkeys key... arg...` starting at `a[2]`.
+fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
+    let n = int(&a[2])?;
+    if n < 0 {
+        return Err(CmdError::err("Number of keys can't be negative"));
+    }
+    let n = n as usize;
+    if n > a.len() - 3 {
+        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+    }
+    Ok((&a[3..3 + n], &a[3 + n..]))
+}
+
+fn eval_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
+    let (keys, argv) = keys_and_args(a)?;
+    let sha = ctx.ks.scripting.load(&a[1])?;
+    scripting::run(ctx, &sha, keys, argv, read_only)
+}
+
+fn evalsha_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
+    let (keys, argv) = keys_and_args(a)?;
+    let sha = args::text(&a[1]).to_ascii_lowercase();
+    scripting::run(ctx, &sha, keys, argv, read_only)
+}
+
+fn eval(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    eval_generic(ctx, a, false)
+}
+
+fn eval_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    eval_generic(ctx, a, true)
+}
+
+fn evalsha(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    evalsha_generic(ctx, a, false)
+}
+
+fn evalsha_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    evalsha_generic(ctx, a, true)
+}
+
+fn script(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    let wrong = || CmdError::WrongArgs(format!("script|{sub}"));
+    match sub.as_str() {
+        "load" => {
+            if a.len() != 3 {
+                return Err(wrong());
+            }
+            let sha = ctx.ks.scripting.load(&a[2])?;
+            Ok(Reply::Bulk(Bytes::from(sha)))
+        }
+        "exists" => {
+            if a.len() < 3 {
+                return Err(wrong());
+            }
+            Ok(Reply::Array(a[2..].iter().map(|s| Reply::Int(ctx.ks.scripting.exists(&args::text(s)) as i64)).collect()))
+        }
+        "flush" => {
+            match a.get(2) {
+                None => {}
+                Some(m) if a.len() == 3 && (args::is(m, "ASYNC") || args::is(m, "SYNC")) => {}
+                _ => return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option")),
+            }
+            ctx.ks.scripting.flush();
+            Ok(Reply::Ok)
+        }
+        // Scripts run to completion under the keyspace lock, so none is ever running when
+        // another command executes.
+        "kill" => Err(CmdError::Other("NOTBUSY No scripts in execution right now.".into())),
+        "help" => Ok(Reply::Array(
+            [
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "EXISTS <sha1> [<sha1> ...]",
+                "FLUSH [ASYNC|SYNC]",
+                "KILL",
+                "LOAD <script>",
+                "HELP",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "SCRIPT".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scripting::sha1_hex;
+    use crate::testkit::{arr, b, T};
+    use crate::Reply;
+
+    #[test]
+    fn reply_conversions_follow_redis() {
+        let mut t = T::new();
+        let r = t.ok(&["EVAL", "return {1, 2.9, -2.7, true, false, 'x', {3}}", "0"]);
+        assert_eq!(
+            r,
+            Reply::Array(vec![
+                Reply::Int(1),
+                Reply::Int(2),
+                Reply::Int(-2),
+                Reply::Int(1),
+                Reply::Nil,
+                b("x"),
+                Reply::Array(vec![Reply::Int(3)])
+            ])
+        );
+        assert_eq!(t.ok(&["EVAL", "return redis.status_reply('FINE')", "0"]), Reply::Status("FINE".into()));
+        assert_eq!(t.err(&["EVAL", "return redis.error_reply('MY fault')", "0"]), "MY fault");
+        assert_eq!(t.ok(&["EVAL", "return tostring(2^53)", "0"]), b("9.007199254741e+15"));
+        assert_eq!(t.ok(&["EVAL", "return _VERSION", "0"]), b("Lua 5.1"));
+        assert_eq!(t.ok(&["EVAL", "return nil", "0"]), Reply::Nil);
+    }
+
+    #[test]
+    fn keys_argv_and_redis_call() {
+        let mut t = T::new();
+        let r = t.ok(&["EVAL", "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', 'n', 3.5); redis.call('SET', 'i', 10); return redis.call('GET', KEYS[1])", "1", "k", "v"]);
+        assert_eq!(r, b("v"));
+        assert_eq!(t.ok(&["GET", "n"]), b("3.5"));
+        assert_eq!(t.ok(&["GET", "i"]), b("10"));
+        // Undeclared keys are fine (ratelimit's reset script scans and deletes by pattern).
+        assert_eq!(t.ok(&["EVAL", "return redis.call('GET', 'i')", "0"]), b("10"));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('HGETALL', 'nohash')", "0"]), arr(&[]));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('GET', 'missing') == false", "0"]), Reply::Int(1));
+        assert_eq!(t.err(&["EVAL", "return 1", "2", "a"]), "ERR Number of keys can't be greater than number of args");
+        assert_eq!(t.err(&["EVAL", "return 1", "-1"]), "ERR Number of keys can't be negative");
+    }
+
+    #[test]
+    fn script_cache_and_noscript() {
+        let mut t = T::new();
+        let body = "\n  return ARGV[1]\n";
+        let sha = sha1_hex(body.as_bytes());
+        assert_eq!(t.err(&["EVALSHA", &sha, "0", "x"]), "NOSCRIPT No matching script. Please use EVAL.");
+        assert_eq!(t.ok(&["EVAL", body, "0", "x"]), b("x"));
+        assert_eq!(t.ok(&["EVALSHA", &sha.to_uppercase(), "0", "y"]), b("y"));
+        assert_eq!(t.ok(&["SCRIPT", "LOAD", "return 1"]), b(&sha1_hex(b"return 1")));
+        assert_eq!(t.ok(&["SCRIPT", "EXISTS", &sha, "0000"]), Reply::Array(vec![Reply::Int(1), Reply::Int(0)]));
+        assert_eq!(t.ok(&["SCRIPT", "FLUSH"]), Reply::Ok);
+        assert_eq!(t.ok(&["SCRIPT", "EXISTS", &sha]), Reply::Array(vec![Reply::Int(0)]));
+        assert_eq!(t.err(&["SCRIPT", "KILL"]), "NOTBUSY No scripts in execution right now.");
+    }
+
+    #[test]
+    fn errors_carry_script_and_line() {
+        let mut t = T::new();
+        t.ok(&["SET", "s", "abc"]);
+        let body = "local x = 1\nreturn redis.call('INCR', 's')";
+        let sha = sha1_hex(body.as_bytes());
+        assert_eq!(t.err(&["EVAL", body, "0"]), format!("ERR value is not an integer or out of range script: {sha}, on @user_script:2."));
+        assert_eq!(
+            t.ok(&["EVAL", "local r = redis.pcall('INCR', 's'); return r.err", "0"]),
+            b("ERR value is not an integer or out of range")
+        );
+        let e = t.err(&["EVAL", "x = 1", "0"]);
+        assert!(e.starts_with("ERR user_script:1: Attempt to modify a readonly table script:"), "{e}");
+        let e = t.err(&["EVAL", "return os.time()", "0"]);
+        assert!(e.contains("Script attempted to access nonexistent global variable 'os'"), "{e}");
+        let e = t.err(&["EVAL", "return loadfile", "0"]);
+        assert!(e.contains("nonexistent global variable 'loadfile'"), "{e}");
+        let e = t.err(&["EVAL", "return 1 +", "0"]);
+        assert!(e.starts_with("ERR Error compiling script (new function): user_script:1:"), "{e}");
+        assert_eq!(
+            t.err(&["EVAL", "return redis.call('EVAL', 'return 1', '0')", "0"]).split(" script:").next(),
+            Some("ERR This Redis command is not allowed from script")
+        );
+        assert_eq!(
+            t.err(&["EVAL", "return redis.call('NOSUCH')", "0"]).split(" script:").next(),
+            Some("ERR Unknown Redis command called from script")
+        );
+        // The VM is still usable after errors.
+        assert_eq!(t.ok(&["EVAL", "return 7", "0"]), Reply::Int(7));
+    }
+
+    #[test]
+    fn read_only_forms_and_shebang_flags() {
+        let mut t = T::new();
+        t.ok(&["SET", "k", "1"]);
+        assert_eq!(t.ok(&["EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "k"]), b("1"));
+        let e = t.err(&["EVAL_RO", "return redis.call('SET', 'k', '2')", "0"]);
+        assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts."), "{e}");
+        assert_eq!(t.ok(&["EVAL", "#!lua flags=allow-key-locking\nreturn redis.call('INCR', 'k')", "0"]), Reply::Int(2));
+        let e = t.err(&["EVAL", "#!lua flags=no-writes\nreturn redis.call('INCR', 'k')", "0"]);
+        assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts."), "{e}");
+        assert_eq!(t.err(&["EVAL", "#!lua flags=bogus\nreturn 1", "0"]), "ERR Unexpected flag in script shebang: bogus");
+        assert_eq!(t.err(&["EVAL", "#!python\nreturn 1", "0"]), "ERR Unexpected engine in script shebang: python");
+        let e = t.err(&["EVAL", "#!lua\nreturn x", "0"]);
+        assert!(e.contains("@user_script:2."), "line numbers survive the shebang: {e}");
+    }
+
+    #[test]
+    fn writes_are_logged_as_commands_and_blocking_does_not_block() {
+        let mut t = T::new();
+        let (r, fx, dirty) = t.logged_text(&["EVAL", "redis.call('SET', 'a', '1'); return redis.call('INCR', 'a')", "0"]);
+        assert_eq!(r, Reply::Int(2));
+        assert_eq!(fx, vec![vec!["SET".to_string(), "a".into(), "1".into()], vec!["INCR".to_string(), "a".into()]]);
+        assert_eq!(dirty, 2);
+        assert_eq!(t.ok(&["EVAL", "return redis.call('BLPOP', 'nolist', 0)", "0"]), Reply::Nil);
+        t.ok(&["MULTI"]);
+        t.ok(&["EVAL", "return redis.call('INCR', 'a')", "0"]);
+        assert_eq!(t.ok(&["EXEC"]), Reply::Array(vec![Reply::Int(3)]));
+    }
+
+    #[test]
+    fn cjson_roundtrip() {
+        let mut t = T::new();
+        assert_eq!(t.ok(&["EVAL", "return cjson.encode(cjson.decode(ARGV[1]))", "0", r#"{"a":[1,2.5,"x"]}"#]), b(r#"{"a":[1,2.5,"x"]}"#));
+        assert_eq!(t.ok(&["EVAL", "return cjson.decode('[true, null]')[2] == cjson.null", "0"]), Reply::Int(1));
+        assert!(t.err(&["EVAL", "return cjson.decode('{')", "0"]).contains("cjson.decode"));
+    }
+}
