@@ -40,6 +40,8 @@ pub mod flags {
     pub const OK_LOADING: u32 = 1 << 12;
     /// A read the hosted service refuses to read-only tokens (whole-keyspace reads: KEYS, SCAN).
     pub const NOT_READONLY_TOKEN: u32 = 1 << 13;
+    /// Allowed while a RESP2 client is in subscribed mode.
+    pub const PUBSUB_CONTEXT: u32 = 1 << 14;
 }
 
 /// A command handler: parses its arguments (`args[0]` is the name) and returns the reply.

@@ -139,6 +139,8 @@ pub struct Shared {
     pub run_id: String,
     /// Counters for `INFO`.
     pub counters: Counters,
+    /// Pub/sub channels and patterns.
+    pub pubsub: crate::pubsub::Hub,
 }
 
 impl Shared {
@@ -197,6 +199,7 @@ impl Engine {
                 started_ms,
                 run_id: (0..40).map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0')).collect(),
                 counters: Counters::default(),
+                pubsub: Default::default(),
             }),
         }
     }
@@ -223,6 +226,7 @@ impl Engine {
 
     /// Closes a session: drops its WATCHes and its `CLIENT LIST` row.
     pub fn close_session(&self, session: &mut Session) {
+        self.shared.pubsub.unsubscribe_all(session.id, &mut session.subs);
         if !session.watched.is_empty() {
             let mut ks = self.shared.ks.lock();
             crate::cmd::transactions::unwatch_all(&mut ks, session);
@@ -337,6 +341,13 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
             return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
         }
         _ => {}
+    }
+    // RESP2 clients in subscribed mode may only manage subscriptions.
+    if ctx.session.protocol == stashd_resp::Protocol::Resp2 && ctx.session.subs.active() && !spec.has(flags::PUBSUB_CONTEXT) {
+        return Err(CmdError::err(format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        )));
     }
     // As in Redis: existence, arity, authentication, permissions, then the loading state.
     if ctx.shared.loading.load(Ordering::Relaxed) && ctx.session.face != Face::Loading && !spec.has(flags::OK_LOADING) {

@@ -16,6 +16,7 @@ pub mod expire;
 pub mod glob;
 pub mod keyspace;
 pub mod persist;
+pub mod pubsub;
 pub mod reply;
 pub mod scripting;
 pub mod scripting_libs;

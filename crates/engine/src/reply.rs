@@ -31,6 +31,10 @@ pub enum Reply {
     Bool(bool),
     /// A verbatim text (INFO): RESP3 `=`; RESP2 bulk string.
     Verbatim(Bytes),
+    /// An out-of-band push (pub/sub): RESP3 `>`; RESP2 array.
+    Push(Vec<Reply>),
+    /// Several replies to one command, sent one after another (SUBSCRIBE a b → two pushes).
+    Seq(Vec<Reply>),
 }
 
 impl Reply {

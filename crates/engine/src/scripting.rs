@@ -345,7 +345,7 @@ fn reply_to_lua(lua: &Lua, r: &Reply) -> mlua::Result<LuaValue> {
             t.raw_set("err", lua.create_string(e)?)?;
             LuaValue::Table(t)
         }
-        Reply::Array(items) | Reply::Set(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, it) in items.iter().enumerate() {
                 t.raw_set(i + 1, reply_to_lua(lua, it)?)?;

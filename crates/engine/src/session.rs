@@ -59,6 +59,8 @@ pub struct Session {
     pub dirty_seen: u64,
     /// Name of the last command run (for `CLIENT LIST`).
     pub last_cmd: &'static str,
+    /// Pub/sub subscriptions.
+    pub subs: crate::pubsub::Subscriptions,
 }
 
 impl Session {
@@ -76,6 +78,7 @@ impl Session {
             last_write_offset: 0,
             dirty_seen: 0,
             last_cmd: "NULL",
+            subs: Default::default(),
         }
     }
 }

@@ -35,6 +35,11 @@ pub fn resp(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
         }
         Reply::Bool(b) => enc::boolean(out, *b, proto),
         Reply::Verbatim(b) => enc::verbatim(out, b, proto),
+        Reply::Push(items) => {
+            enc::push_len(out, items.len(), proto);
+            items.iter().for_each(|i| resp(out, i, proto));
+        }
+        Reply::Seq(replies) => replies.iter().for_each(|r| resp(out, r, proto)),
     }
 }
 
@@ -97,7 +102,7 @@ pub fn json_value(out: &mut Vec<u8>, reply: &Reply, b64: bool, top: bool) {
         Reply::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         Reply::Bulk(b) | Reply::Verbatim(b) => json_bytes(out, b, b64),
         Reply::Nil | Reply::NilArray => out.extend_from_slice(b"null"),
-        Reply::Array(items) | Reply::Set(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {

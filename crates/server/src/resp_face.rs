@@ -8,14 +8,23 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use stashd_engine::config::FsyncPolicy;
-use stashd_engine::{Engine, Face, Outcome};
+use stashd_engine::pubsub::PubMessage;
+use stashd_engine::{Engine, Face, Outcome, Reply};
 use stashd_resp::{Decoder, ProtocolError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::render;
+
+/// What woke an idle connection.
+enum Input {
+    /// Bytes read from the socket (0 = closed).
+    Read(usize),
+    /// A pub/sub message (None = the hub dropped this subscriber).
+    Message(Option<PubMessage>),
+}
 
 /// Accepts connections until `shutdown` flips to true.
 pub async fn serve(listener: TcpListener, engine: Engine, mut shutdown: watch::Receiver<bool>) {
@@ -61,6 +70,7 @@ async fn handle(mut stream: TcpStream, peer: String, engine: Engine) {
         wbuf: BytesMut::with_capacity(16 * 1024),
         queue: VecDeque::new(),
         decoder: Decoder::new(engine.shared.config.read().proto_max_bulk_len),
+        inbox: None,
     };
     let r = conn.run(&mut stream, &mut session).await;
     if let Err(e) = r {
@@ -75,6 +85,8 @@ struct Conn<'a> {
     wbuf: BytesMut,
     queue: VecDeque<Vec<Bytes>>,
     decoder: Decoder,
+    /// Pub/sub messages for this client, once it subscribed to something.
+    inbox: Option<mpsc::Receiver<PubMessage>>,
 }
 
 impl Conn<'_> {
@@ -93,13 +105,50 @@ impl Conn<'_> {
                 self.flush(stream, session).await?;
                 return Ok(());
             }
+            if self.inbox.is_none() {
+                self.inbox = session.subs.inbox.take();
+            }
             if self.rbuf.capacity() - self.rbuf.len() < 4096 {
                 self.rbuf.reserve(16 * 1024);
             }
-            if stream.read_buf(&mut self.rbuf).await? == 0 {
-                return Ok(());
+            let got = match self.inbox.as_mut() {
+                None => Input::Read(stream.read_buf(&mut self.rbuf).await?),
+                Some(inbox) => tokio::select! {
+                    n = stream.read_buf(&mut self.rbuf) => Input::Read(n?),
+                    m = inbox.recv() => Input::Message(m),
+                },
+            };
+            match got {
+                Input::Read(0) => return Ok(()),
+                Input::Read(_) => {}
+                Input::Message(Some(first)) => {
+                    self.deliver(first, session);
+                    // Batch whatever else is already queued into the same write.
+                    while let Some(m) = self.inbox.as_mut().and_then(|i| i.try_recv().ok()) {
+                        self.deliver(m, session);
+                        if self.wbuf.len() > 64 * 1024 {
+                            break;
+                        }
+                    }
+                    self.flush(stream, session).await?;
+                    if session.subs.evicted.load(std::sync::atomic::Ordering::Acquire) {
+                        return Ok(());
+                    }
+                }
+                Input::Message(None) => self.inbox = None,
             }
         }
+    }
+
+    /// Renders one pub/sub message as a push.
+    fn deliver(&mut self, m: PubMessage, session: &stashd_engine::Session) {
+        let bulk = |b: &[u8]| Reply::Bulk(Bytes::copy_from_slice(b));
+        let items = match (&m.pattern, m.shard) {
+            (Some(p), _) => vec![bulk(b"pmessage"), Reply::Bulk(p.clone()), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
+            (None, true) => vec![bulk(b"smessage"), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
+            (None, false) => vec![bulk(b"message"), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
+        };
+        render::resp(&mut self.wbuf, &Reply::Push(items), session.protocol);
     }
 
     /// Decodes every complete command in the read buffer into the queue.
@@ -194,7 +243,25 @@ impl Conn<'_> {
                 aof.wait_durable(session.last_write_offset).await;
             }
         }
-        stream.write_all(&self.wbuf).await?;
+        if self.inbox.is_some() {
+            // A subscriber that stops reading blocks this write; once the hub evicts it for
+            // being too slow, give up on the connection instead of waiting forever.
+            let evicted = session.subs.evicted.clone();
+            let write = stream.write_all(&self.wbuf);
+            tokio::pin!(write);
+            loop {
+                tokio::select! {
+                    r = &mut write => { r?; break; }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                        if evicted.load(std::sync::atomic::Ordering::Acquire) {
+                            return Err(std::io::Error::other("pub/sub client evicted: output queue limit reached"));
+                        }
+                    }
+                }
+            }
+        } else {
+            stream.write_all(&self.wbuf).await?;
+        }
         self.wbuf.clear();
         if self.wbuf.capacity() > 1 << 20 {
             self.wbuf = BytesMut::with_capacity(16 * 1024);

@@ -4,6 +4,7 @@
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod sets;
@@ -23,5 +24,6 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    pubsub::COMMANDS,
     server::COMMANDS,
 ];

@@ -21,11 +21,11 @@ pub const REDIS_VERSION: &str = "7.2.4";
 
 /// Connection and server command rows.
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("ping", -1, FAST, 0, 0, 0, ping, "connection"),
+    cmd!("ping", -1, FAST | PUBSUB_CONTEXT, 0, 0, 0, ping, "connection"),
     cmd!("echo", 2, FAST, 0, 0, 0, echo, "connection"),
     cmd!("select", 2, FAST | CONNECTION | OK_LOADING, 0, 0, 0, select, "connection"),
-    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | OK_LOADING, 0, 0, 0, quit, "connection"),
-    cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, reset, "connection"),
+    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, quit, "connection"),
+    cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, reset, "connection"),
     cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, auth, "connection"),
     cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, hello, "connection"),
     cmd!("client", -2, CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, client, "connection"),
@@ -40,7 +40,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("lastsave", 1, FAST | RANDOM, 0, 0, 0, lastsave, "fast"),
 ];
 
-fn ping(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if ctx.session.subs.active() && ctx.session.protocol == Protocol::Resp2 {
+        // Subscribed RESP2 clients get PING as a two-element array, as in Redis.
+        let msg = a.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"pong")), Reply::Bulk(msg)]));
+    }
     match a.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::Bulk(a[1].clone())),
@@ -68,6 +73,7 @@ fn quit(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     crate::cmd::transactions::unwatch_all(ctx.ks, ctx.session);
+    ctx.shared.pubsub.unsubscribe_all(ctx.session.id, &mut ctx.session.subs);
     ctx.session.multi = None;
     ctx.session.db = 0;
     ctx.session.protocol = Protocol::Resp2;

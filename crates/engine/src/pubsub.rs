@@ -1,0 +1,270 @@
+//! Pub/sub: the hub that maps channels and patterns to subscribers' bounded queues.
+//!
+//! Publishing never waits: each subscriber has a bounded queue, and a subscriber whose queue is
+//! full is evicted (unsubscribed everywhere and flagged, so its face closes the connection), as
+//! Redis does with `client-output-buffer-limit pubsub`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use crate::glob;
+
+/// Messages a subscriber may have queued before it is considered too slow and evicted.
+pub const QUEUE_LIMIT: usize = 8192;
+
+/// A message delivered to a subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PubMessage {
+    /// The matching pattern, for pattern subscriptions.
+    pub pattern: Option<Bytes>,
+    /// The channel it was published on.
+    pub channel: Bytes,
+    /// The payload.
+    pub payload: Bytes,
+    /// True for `SPUBLISH` (delivered as `smessage`).
+    pub shard: bool,
+}
+
+/// One subscriber's delivery end, as the hub holds it.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::Sender<PubMessage>,
+    evicted: Arc<AtomicBool>,
+}
+
+/// A client's pub/sub state (kept in its session).
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    /// Subscribed channels.
+    pub channels: HashSet<Bytes>,
+    /// Subscribed patterns.
+    pub patterns: HashSet<Bytes>,
+    /// Subscribed shard channels.
+    pub shard_channels: HashSet<Bytes>,
+    tx: Option<mpsc::Sender<PubMessage>>,
+    /// The receiving end, created with the first subscription; the face takes it.
+    pub inbox: Option<mpsc::Receiver<PubMessage>>,
+    /// Set when the hub evicted this subscriber for being too slow.
+    pub evicted: Arc<AtomicBool>,
+}
+
+impl Subscriptions {
+    /// Channel plus pattern subscriptions (the count Redis reports).
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// True if subscribed to anything (RESP2 subscribed mode).
+    pub fn active(&self) -> bool {
+        self.count() + self.shard_channels.len() > 0
+    }
+
+    fn outbox(&mut self) -> Outbox {
+        let tx = match &self.tx {
+            Some(tx) => tx.clone(),
+            None => {
+                let (tx, rx) = mpsc::channel(QUEUE_LIMIT);
+                self.tx = Some(tx.clone());
+                self.inbox = Some(rx);
+                tx
+            }
+        };
+        Outbox { tx, evicted: self.evicted.clone() }
+    }
+}
+
+#[derive(Default)]
+struct HubInner {
+    channels: HashMap<Bytes, HashMap<u64, Outbox>>,
+    patterns: HashMap<Bytes, HashMap<u64, Outbox>>,
+    shard_channels: HashMap<Bytes, HashMap<u64, Outbox>>,
+}
+
+/// The pub/sub hub (one per server).
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<HubInner>,
+}
+
+/// Which kind of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SUBSCRIBE.
+    Channel,
+    /// PSUBSCRIBE.
+    Pattern,
+    /// SSUBSCRIBE.
+    Shard,
+}
+
+fn remove_from(map: &mut HashMap<Bytes, HashMap<u64, Outbox>>, name: &[u8], id: u64) {
+    if let Some(subs) = map.get_mut(name) {
+        subs.remove(&id);
+        if subs.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+impl Hub {
+    /// Subscribes client `id` to `name`; returns false if it already was.
+    pub fn subscribe(&self, id: u64, subs: &mut Subscriptions, kind: Kind, name: &Bytes) -> bool {
+        let set = match kind {
+            Kind::Channel => &mut subs.channels,
+            Kind::Pattern => &mut subs.patterns,
+            Kind::Shard => &mut subs.shard_channels,
+        };
+        if !set.insert(name.clone()) {
+            return false;
+        }
+        let outbox = subs.outbox();
+        let mut h = self.inner.lock();
+        let map = match kind {
+            Kind::Channel => &mut h.channels,
+            Kind::Pattern => &mut h.patterns,
+            Kind::Shard => &mut h.shard_channels,
+        };
+        map.entry(name.clone()).or_default().insert(id, outbox);
+        true
+    }
+
+    /// Unsubscribes client `id` from `name`; returns false if it was not subscribed.
+    pub fn unsubscribe(&self, id: u64, subs: &mut Subscriptions, kind: Kind, name: &[u8]) -> bool {
+        let set = match kind {
+            Kind::Channel => &mut subs.channels,
+            Kind::Pattern => &mut subs.patterns,
+            Kind::Shard => &mut subs.shard_channels,
+        };
+        if !set.remove(name) {
+            return false;
+        }
+        let mut h = self.inner.lock();
+        let map = match kind {
+            Kind::Channel => &mut h.channels,
+            Kind::Pattern => &mut h.patterns,
+            Kind::Shard => &mut h.shard_channels,
+        };
+        remove_from(map, name, id);
+        true
+    }
+
+    /// Drops every subscription of client `id` (disconnect, RESET).
+    pub fn unsubscribe_all(&self, id: u64, subs: &mut Subscriptions) {
+        let mut h = self.inner.lock();
+        for c in subs.channels.drain() {
+            remove_from(&mut h.channels, &c, id);
+        }
+        for p in subs.patterns.drain() {
+            remove_from(&mut h.patterns, &p, id);
+        }
+        for s in subs.shard_channels.drain() {
+            remove_from(&mut h.shard_channels, &s, id);
+        }
+    }
+
+    /// Publishes; returns how many subscribers received the message.
+    pub fn publish(&self, channel: &Bytes, payload: &Bytes, shard: bool) -> usize {
+        let mut h = self.inner.lock();
+        let mut delivered = 0;
+        let mut evict: Vec<u64> = Vec::new();
+        let mut send = |outbox: &Outbox, id: u64, msg: PubMessage| match outbox.tx.try_send(msg) {
+            Ok(()) => delivered += 1,
+            Err(mpsc::error::TrySendError::Full(_)) => evict.push(id),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        };
+        let direct = if shard { &h.shard_channels } else { &h.channels };
+        if let Some(subs) = direct.get(channel) {
+            for (id, outbox) in subs {
+                send(outbox, *id, PubMessage { pattern: None, channel: channel.clone(), payload: payload.clone(), shard });
+            }
+        }
+        if !shard {
+            for (pattern, subs) in &h.patterns {
+                if glob::matches(pattern, channel) {
+                    for (id, outbox) in subs {
+                        send(
+                            outbox,
+                            *id,
+                            PubMessage { pattern: Some(pattern.clone()), channel: channel.clone(), payload: payload.clone(), shard },
+                        );
+                    }
+                }
+            }
+        }
+        for id in evict {
+            evict_locked(&mut h, id);
+        }
+        delivered
+    }
+
+    /// Active channels (optionally matching a pattern).
+    pub fn channels(&self, pattern: Option<&[u8]>, shard: bool) -> Vec<Bytes> {
+        let h = self.inner.lock();
+        let map = if shard { &h.shard_channels } else { &h.channels };
+        map.keys().filter(|c| pattern.is_none_or(|p| glob::matches(p, c))).cloned().collect()
+    }
+
+    /// Subscriber count of a channel.
+    pub fn numsub(&self, channel: &[u8], shard: bool) -> usize {
+        let h = self.inner.lock();
+        let map = if shard { &h.shard_channels } else { &h.channels };
+        map.get(channel).map_or(0, |s| s.len())
+    }
+
+    /// Number of distinct subscribed patterns.
+    pub fn numpat(&self) -> usize {
+        self.inner.lock().patterns.len()
+    }
+}
+
+/// Removes a too-slow subscriber everywhere and flags it so its face disconnects it.
+fn evict_locked(h: &mut HubInner, id: u64) {
+    for map in [&mut h.channels, &mut h.patterns, &mut h.shard_channels] {
+        let mut flagged = None;
+        map.retain(|_, subs| {
+            if let Some(o) = subs.remove(&id) {
+                flagged = Some(o.evicted.clone());
+            }
+            !subs.is_empty()
+        });
+        if let Some(f) = flagged {
+            f.store(true, Ordering::Release);
+        }
+    }
+    tracing::warn!(client = id, limit = QUEUE_LIMIT, "pub/sub subscriber too slow: disconnected (queue limit reached)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_reaches_channels_and_patterns_and_evicts_slow_subscribers() {
+        let hub = Hub::default();
+        let mut a = Subscriptions::default();
+        let mut b = Subscriptions::default();
+        assert!(hub.subscribe(1, &mut a, Kind::Channel, &Bytes::from("news")));
+        assert!(!hub.subscribe(1, &mut a, Kind::Channel, &Bytes::from("news")));
+        assert!(hub.subscribe(2, &mut b, Kind::Pattern, &Bytes::from("n*")));
+        assert_eq!(hub.publish(&Bytes::from("news"), &Bytes::from("hi"), false), 2);
+        assert_eq!(hub.publish(&Bytes::from("other"), &Bytes::from("x"), false), 0);
+        let mut rx = b.inbox.take().unwrap();
+        let m = rx.try_recv().unwrap();
+        assert_eq!(m.pattern.as_deref(), Some(&b"n*"[..]));
+        assert_eq!(hub.numsub(b"news", false), 1);
+        assert_eq!(hub.numpat(), 1);
+        // b stops reading: once its queue is full it is evicted and flagged.
+        for _ in 0..QUEUE_LIMIT + 1 {
+            hub.publish(&Bytes::from("nope"), &Bytes::from("x"), false);
+        }
+        assert!(b.evicted.load(Ordering::Acquire));
+        assert_eq!(hub.numpat(), 0);
+        hub.unsubscribe_all(1, &mut a);
+        assert!(hub.channels(None, false).is_empty());
+    }
+}
