@@ -6,3 +6,4 @@ pub mod render;
 pub mod resp_face;
 pub mod rest_face;
 pub mod run;
+pub mod sse;

@@ -13,6 +13,7 @@ use axum::Router;
 use bytes::{Bytes, BytesMut};
 use percent_encoding::percent_decode;
 use serde_json::value::RawValue;
+use stashd_engine::pubsub::Kind;
 use stashd_engine::{Access, CmdError, Engine, Face, Outcome, Reply, Session};
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 
@@ -129,9 +130,13 @@ fn route(
             let results = run_multi(&st.engine, session, cmds)?;
             Ok(list_response(&results, format))
         }
-        ["subscribe" | "psubscribe" | "monitor", ..] => {
-            Err(HttpError::bad("ERR pub/sub and monitor over REST are not supported by this stashd version"))
+        [kind @ ("subscribe" | "psubscribe"), names @ ..] => {
+            let kind = if *kind == "psubscribe" { Kind::Pattern } else { Kind::Channel };
+            let names: Vec<Bytes> = names.iter().map(|s| decode_segment(s)).collect();
+            let session = std::mem::replace(session, st.engine.open_session(Face::Rest, "", ""));
+            Ok(crate::sse::subscribe(&st.engine, session, kind, names))
         }
+        ["monitor", ..] => Err(HttpError::bad("ERR MONITOR is not supported by this stashd version")),
         [cmd, rest @ ..] => {
             let mut args = Vec::with_capacity(rest.len() + 2);
             args.push(decode_segment(cmd));
