@@ -159,8 +159,9 @@ pub struct Keyspace {
     pub blocked: HashMap<(usize, Bytes), Vec<Arc<Notify>>>,
     /// Statistics.
     pub stats: Stats,
-    /// The Lua VM and script cache.
-    pub scripting: crate::scripting::Scripting,
+    /// The Lua VM and script cache (taken out while a script runs, so the script can use the
+    /// keyspace; `None` only during that time).
+    pub scripting: Option<Box<crate::scripting::Scripting>>,
 }
 
 impl Default for Keyspace {
@@ -171,7 +172,7 @@ impl Default for Keyspace {
             watched: HashMap::new(),
             blocked: HashMap::new(),
             stats: Stats::default(),
-            scripting: Default::default(),
+            scripting: Some(Box::default()),
         }
     }
 }

@@ -227,9 +227,11 @@ fn number_arg(n: f64) -> Bytes {
 
 /// Runs cached script `sha` with `keys`/`argv`. `read_only` is set by EVAL_RO/EVALSHA_RO.
 pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> CmdResult {
-    let mut scripting = std::mem::take(&mut ctx.ks.scripting);
+    let Some(mut scripting) = ctx.ks.scripting.take() else {
+        return Err(CmdError::err("scripts cannot run scripts"));
+    };
     let result = run_with(&mut scripting, ctx, sha, keys, argv, read_only);
-    ctx.ks.scripting = scripting;
+    ctx.ks.scripting = Some(scripting);
     result
 }
 
@@ -241,13 +243,7 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: 
     let no_writes = read_only || cached.flags.no_writes;
     let run = sc.run.clone();
     let lua = sc.vm()?;
-    let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
-        let t = lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, it) in items.iter().enumerate() {
-            t.raw_set(i + 1, lua.create_string(it)?)?;
-        }
-        Ok(t)
-    };
+    let to_table = |items: &[Bytes]| -> mlua::Result<Table> { lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..]))) };
     let globals = lua.globals();
     let setup = (|| -> mlua::Result<Table> {
         globals.raw_set("KEYS", to_table(keys)?)?;
@@ -284,9 +280,8 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: 
         let value = function.call::<LuaValue>(())?;
         Ok(lua_to_reply(&value))
     });
+    // redis.call/pcall now point at destroyed scoped callbacks; the next run replaces them.
     *run.started.lock() = None;
-    let _ = redis.raw_set("call", LuaValue::Nil);
-    let _ = redis.raw_set("pcall", LuaValue::Nil);
     let ctx = cell.into_inner();
     // The script's writes were logged one by one as they happened; EVAL itself is not logged.
     ctx.propagate_none();

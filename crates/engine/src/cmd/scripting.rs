@@ -20,6 +20,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("script", -2, NOSCRIPT, 0, 0, 0, script, "scripting"),
 ];
 
+/// The script cache (absent only while a script runs, and scripts cannot call these commands).
+fn scripts<'c>(ctx: &'c mut Ctx) -> CmdResult<&'c mut scripting::Scripting> {
+    ctx.ks.scripting.as_deref_mut().ok_or_else(|| CmdError::err("This Redis command is not allowed from script"))
+}
+
 /// Splits `numkeys key... arg...` starting at `a[2]`.
 fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
     let n = int(&a[2])?;
@@ -35,7 +40,7 @@ fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
 
 fn eval_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
     let (keys, argv) = keys_and_args(a)?;
-    let sha = ctx.ks.scripting.load(&a[1])?;
+    let sha = scripts(ctx)?.load(&a[1])?;
     scripting::run(ctx, &sha, keys, argv, read_only)
 }
 
@@ -69,14 +74,15 @@ fn script(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() != 3 {
                 return Err(wrong());
             }
-            let sha = ctx.ks.scripting.load(&a[2])?;
+            let sha = scripts(ctx)?.load(&a[2])?;
             Ok(Reply::Bulk(Bytes::from(sha)))
         }
         "exists" => {
             if a.len() < 3 {
                 return Err(wrong());
             }
-            Ok(Reply::Array(a[2..].iter().map(|s| Reply::Int(ctx.ks.scripting.exists(&args::text(s)) as i64)).collect()))
+            let sc = scripts(ctx)?;
+            Ok(Reply::Array(a[2..].iter().map(|s| Reply::Int(sc.exists(&args::text(s)) as i64)).collect()))
         }
         "flush" => {
             match a.get(2) {
@@ -84,7 +90,7 @@ fn script(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 Some(m) if a.len() == 3 && (args::is(m, "ASYNC") || args::is(m, "SYNC")) => {}
                 _ => return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option")),
             }
-            ctx.ks.scripting.flush();
+            scripts(ctx)?.flush();
             Ok(Reply::Ok)
         }
         // Scripts run to completion under the keyspace lock, so none is ever running when
