@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side rows for scripting and pub/sub (issue 3), same method as bench/run.sh:
 # server pinned to core 0 (stashd --threads 1), load generator on core 1, fresh server per run,
-# median of RUNS runs, 127.0.0.1 only.
+# servers alternating run by run, median of RUNS runs, 127.0.0.1 only.
 #   1. EVALSHA of @upstash/ratelimit's sliding-window script (the real text from the pinned npm
 #      package in tests/js; its `#!lua flags=allow-key-locking` line is dropped for both servers
 #      because redis-server 7.0 rejects that hosted-service flag), random keys, -P 1 and -P 16.
@@ -105,25 +105,32 @@ fanout() { # $1 server -> prints "publishes/s receivers delivered_messages/s byt
 }
 
 declare -A R
+# Servers alternate run by run (redis, stashd, redis, ...) so drift on a shared VM hits both.
+declare -A VALS CHECKS
 for p in 1 16; do
+    for i in $(seq 1 "$RUNS"); do
+        for srv in redis stashd; do
+            log "EVALSHA -P $p run $i/$RUNS: $srv"
+            VALS[$p,$srv]+="$(evalsha_rps "$srv" "$p")"$'\n'
+        done
+    done
     for srv in redis stashd; do
-        vals=""
-        for i in $(seq 1 "$RUNS"); do log "EVALSHA -P $p run $i/$RUNS: $srv"; vals+="$(evalsha_rps "$srv" "$p")"$'\n'; done
-        R[eval,$p,$srv]=$(printf '%s' "$vals" | median)
-        R[evalruns,$p,$srv]=$(printf '%s' "$vals" | paste -sd' ')
+        R[eval,$p,$srv]=$(printf '%s' "${VALS[$p,$srv]}" | median)
+        R[evalruns,$p,$srv]=$(printf '%s' "${VALS[$p,$srv]}" | paste -sd' ')
+    done
+done
+for i in $(seq 1 "$RUNS"); do
+    for srv in redis stashd; do
+        log "PUBLISH fan-out run $i/$RUNS: $srv"
+        read -r pub recv deliv bytes < <(fanout "$srv")
+        VALS[fan,$srv]+="$deliv"$'\n'
+        CHECKS[$srv]+="$recv receivers, $bytes bytes; "
     done
 done
 for srv in redis stashd; do
-    vals=""; checks=""
-    for i in $(seq 1 "$RUNS"); do
-        log "PUBLISH fan-out run $i/$RUNS: $srv"
-        read -r pub recv deliv bytes < <(fanout "$srv")
-        vals+="$deliv"$'\n'
-        checks+="$recv receivers, $bytes bytes; "
-    done
-    R[fan,$srv]=$(printf '%s' "$vals" | median)
-    R[fanruns,$srv]=$(printf '%s' "$vals" | paste -sd' ')
-    R[fancheck,$srv]=$checks
+    R[fan,$srv]=$(printf '%s' "${VALS[fan,$srv]}" | median)
+    R[fanruns,$srv]=$(printf '%s' "${VALS[fan,$srv]}" | paste -sd' ')
+    R[fancheck,$srv]=${CHECKS[$srv]}
 done
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
