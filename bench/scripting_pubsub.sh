@@ -139,7 +139,7 @@ k() { python3 -c "print(f'{$1/1000:.1f}K')"; }
     echo "# stashd scripting and pub/sub benchmark — latest run"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); command: \`bash bench/scripting_pubsub.sh\`; stashd $(git rev-parse --short HEAD); $(redis-server --version | cut -d' ' -f1-3)"
-    echo "- method: servers \`taskset -c 0\` (stashd \`--threads 1\`), clients \`taskset -c 1\`, fresh server per run, median of $RUNS"
+    echo "- method: servers \`taskset -c 0\` (stashd \`--threads 1\`), clients \`taskset -c 1\`, fresh server per run, servers alternating run by run, median of $RUNS"
     echo
     echo "| test | redis-server | stashd | stashd / redis | target |"
     echo "|---|---:|---:|---:|---|"
