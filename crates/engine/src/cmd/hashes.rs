@@ -6,11 +6,10 @@ use stashd_resp::Protocol;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::keys::{parse_scan, scan_indexes};
+use crate::cmd::keys::{parse_scan, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::glob;
 use crate::value::Map;
 use crate::{Ctx, Reply};
 
@@ -229,19 +228,7 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(h) = ctx.get_hash(&a[1])? else {
         return Ok(empty());
     };
-    let mut out = Vec::new();
-    let next = scan_indexes(h.len(), &o, |i| {
-        let Some((k, v)) = h.get_index(i) else { return false };
-        if o.pattern.as_ref().is_some_and(|p| !glob::matches(p, k)) {
-            return false;
-        }
-        out.push(Reply::Bulk(k.clone()));
-        if !o.no_values {
-            out.push(Reply::Bulk(v.clone()));
-        }
-        true
-    });
-    Ok(Reply::Array(vec![Reply::Bulk(args::int_bytes(next as i64)), Reply::Array(out)]))
+    Ok(scan_collection(h.len(), &o, |i| h.get_index(i).map(|(k, v)| (k.clone(), (!o.no_values).then(|| Reply::Bulk(v.clone()))))))
 }
 
 #[cfg(test)]

@@ -257,6 +257,22 @@ pub fn scan_indexes(len: usize, opts: &ScanOpts, mut visit: impl FnMut(usize) ->
     pos as u64
 }
 
+/// HSCAN/SSCAN/ZSCAN over an indexed collection: `at(i)` gives element `i`'s name and the
+/// reply that follows it (value or score), if any. Returns the `[cursor, [items...]]` reply.
+pub fn scan_collection(len: usize, opts: &ScanOpts, mut at: impl FnMut(usize) -> Option<(Bytes, Option<Reply>)>) -> Reply {
+    let mut out = Vec::new();
+    let next = scan_indexes(len, opts, |i| {
+        let Some((name, extra)) = at(i) else { return false };
+        if opts.pattern.as_ref().is_some_and(|p| !glob::matches(p, &name)) {
+            return false;
+        }
+        out.push(Reply::Bulk(name));
+        out.extend(extra);
+        true
+    });
+    Reply::Array(vec![Reply::Bulk(args::int_bytes(next as i64)), Reply::Array(out)])
+}
+
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let o = parse_scan(a, 1, true, false)?;
     let len = ctx.db().map.len();

@@ -3,14 +3,13 @@
 use bytes::Bytes;
 use rand::Rng;
 
-use crate::args::{self, int, is, lit};
+use crate::args::{int, is, lit};
 use crate::cmd;
 use crate::cmd::hashes::{random_count, random_indexes};
-use crate::cmd::keys::{parse_scan, scan_indexes};
+use crate::cmd::keys::{parse_scan, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::glob;
 use crate::value::{Set, Value};
 use crate::{Ctx, Reply};
 
@@ -328,16 +327,7 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(s) = ctx.get_set(&a[1])? else {
         return Ok(empty());
     };
-    let mut out = Vec::new();
-    let next = scan_indexes(s.len(), &o, |i| {
-        let Some(m) = s.get_index(i) else { return false };
-        if o.pattern.as_ref().is_some_and(|p| !glob::matches(p, m)) {
-            return false;
-        }
-        out.push(Reply::Bulk(m.clone()));
-        true
-    });
-    Ok(Reply::Array(vec![Reply::Bulk(args::int_bytes(next as i64)), Reply::Array(out)]))
+    Ok(scan_collection(s.len(), &o, |i| s.get_index(i).map(|m| (m.clone(), None))))
 }
 
 #[cfg(test)]

@@ -7,11 +7,10 @@ use rand::Rng;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::keys::{parse_scan, scan_indexes};
+use crate::cmd::keys::{parse_scan, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::glob;
 use crate::keyspace::Db;
 use crate::reply::format_double;
 use crate::value::{Map, Set, Value};
@@ -817,17 +816,7 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(empty());
     };
     let o = parse_scan(a, 2, false, false)?;
-    let mut out = Vec::new();
-    let next = scan_indexes(z.len(), &o, |i| {
-        let Some((m, s)) = z.get_index(i) else { return false };
-        if o.pattern.as_ref().is_some_and(|p| !glob::matches(p, m)) {
-            return false;
-        }
-        out.push(Reply::Bulk(m.clone()));
-        out.push(Reply::Bulk(Bytes::from(format_double(s))));
-        true
-    });
-    Ok(Reply::Array(vec![Reply::Bulk(args::int_bytes(next as i64)), Reply::Array(out)]))
+    Ok(scan_collection(z.len(), &o, |i| z.get_index(i).map(|(m, s)| (m.clone(), Some(Reply::Bulk(Bytes::from(format_double(s))))))))
 }
 
 // ---------------------------------------------------------------------------------------------
