@@ -193,3 +193,26 @@ def test_configuration_from_environment(tmp_path):
         assert any((tmp_path / "envdata").rglob("*")), "nothing written to STASHD_DATA_DIR"
     finally:
         s.kill()
+
+
+def test_functions_survive_restart_and_rewrite(durable_server):
+    s = durable_server("always")
+    c = s.client(single_connection_client=True)
+    code = "#!lua name=durable\nredis.register_function('dur_get', function(keys) return redis.call('GET', keys[1]) end)"
+    assert c.function_load(code) == "durable"
+    c.set("k", "v")
+    c.close()
+    s.kill()
+    c = restart_client(s)
+    assert c.fcall("dur_get", 1, "k") == "v"
+    # After a rewrite the library comes from the new base file.
+    c.execute_command("BGREWRITEAOF")
+    deadline = time.monotonic() + 20
+    while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.close()
+    s.kill()
+    c = restart_client(s)
+    assert c.fcall("dur_get", 1, "k") == "v"
+    assert [lib[1] for lib in c.function_list()] == ["durable"]
+    c.close()

@@ -460,6 +460,8 @@ impl Aof {
             return false;
         }
         let dbs: Vec<_> = ks.dbs.clone();
+        let libraries: Vec<Bytes> =
+            ks.scripting.as_ref().map(|s| s.functions.libraries.values().map(|l| l.code.clone()).collect()).unwrap_or_default();
         let (base_name, incr_name) = {
             let mut m = self.inner.manifest.lock();
             let seq = m.next_seq;
@@ -471,7 +473,7 @@ impl Aof {
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new().name("aof-rewrite".into()).spawn(move || {
             let started = Instant::now();
-            match write_snapshot(&inner.dir, &base_name, &dbs) {
+            match write_snapshot(&inner.dir, &base_name, &libraries, &dbs) {
                 Ok(size) => {
                     if let Err(e) = finish_rewrite(&inner, &base_name, &incr_name, size) {
                         tracing::error!(error = %e, "append-only log rewrite could not install the new base");
@@ -517,8 +519,8 @@ fn finish_rewrite(inner: &Inner, base_name: &str, incr_name: &str, base_size: u6
     Ok(())
 }
 
-/// Serializes databases as commands that rebuild them.
-fn write_snapshot(dir: &Path, name: &str, dbs: &[crate::keyspace::Db]) -> Result<u64, AofError> {
+/// Serializes function libraries and databases as commands that rebuild them.
+fn write_snapshot(dir: &Path, name: &str, libraries: &[Bytes], dbs: &[crate::keyspace::Db]) -> Result<u64, AofError> {
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     let file = File::create(&tmp).map_err(io_err(&tmp))?;
@@ -535,6 +537,9 @@ fn write_snapshot(dir: &Path, name: &str, dbs: &[crate::keyspace::Db]) -> Result
         }
         Ok(())
     };
+    for code in libraries {
+        batch.push((0, vec![lit("FUNCTION"), lit("LOAD"), lit("REPLACE"), code.clone()]));
+    }
     for (dbi, db) in dbs.iter().enumerate() {
         for (key, entry) in db.map.iter() {
             let key = &key.to_bytes();

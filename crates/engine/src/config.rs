@@ -49,6 +49,8 @@ pub struct RuntimeConfig {
     pub auto_aof_rewrite_min_size: u64,
     /// Maximum number of connected clients.
     pub maxclients: u64,
+    /// After a script ran this many ms, other clients get BUSY (`busy-reply-threshold`, alias `lua-time-limit`).
+    pub busy_reply_threshold: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -60,6 +62,7 @@ impl Default for RuntimeConfig {
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             maxclients: 10000,
+            busy_reply_threshold: 5000,
         }
     }
 }
@@ -90,6 +93,8 @@ impl RuntimeConfig {
             ("auto-aof-rewrite-percentage", self.auto_aof_rewrite_percentage.to_string()),
             ("auto-aof-rewrite-min-size", self.auto_aof_rewrite_min_size.to_string()),
             ("maxclients", self.maxclients.to_string()),
+            ("busy-reply-threshold", self.busy_reply_threshold.to_string()),
+            ("lua-time-limit", self.busy_reply_threshold.to_string()),
         ]
     }
 
@@ -111,6 +116,7 @@ impl RuntimeConfig {
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage = num(value)?,
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = num(value)?,
             "maxclients" => self.maxclients = num(value)?.max(1),
+            "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold = num(value)?,
             _ => return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))),
         }
         Ok(())

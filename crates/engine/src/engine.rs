@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use tokio::sync::Notify;
 
 use crate::aof::Aof;
@@ -141,6 +141,10 @@ pub struct Shared {
     pub counters: Counters,
     /// Pub/sub channels and patterns.
     pub pubsub: crate::pubsub::Hub,
+    /// The script running right now (BUSY answers, SCRIPT/FUNCTION KILL).
+    pub script_run: Arc<crate::scripting::ScriptRun>,
+    /// The keyspace's write counter as of the last command (read without the lock).
+    dirty: AtomicU64,
 }
 
 impl Shared {
@@ -184,6 +188,8 @@ impl Engine {
     /// An engine over an existing keyspace (as recovered from disk).
     pub fn new(ks: Keyspace, clock: Clock, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
         let started_ms = clock.now_ms();
+        let script_run = ks.scripting.as_ref().map(|s| s.run_state()).unwrap_or_default();
+        let dirty = AtomicU64::new(ks.dirty);
         Engine {
             shared: Arc::new(Shared {
                 ks: Mutex::new(ks),
@@ -200,6 +206,8 @@ impl Engine {
                 run_id: (0..40).map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0')).collect(),
                 counters: Counters::default(),
                 pubsub: Default::default(),
+                script_run,
+                dirty,
             }),
         }
     }
@@ -234,10 +242,71 @@ impl Engine {
         self.shared.clients.lock().remove(&session.id);
     }
 
+    /// Takes the keyspace lock; `None` while a script has been running past
+    /// `busy-reply-threshold` (the caller then answers without the lock, see [`Engine::busy_reply`]).
+    fn lock_or_busy(&self) -> Option<MutexGuard<'_, Keyspace>> {
+        if let Some(ks) = self.shared.ks.try_lock() {
+            return Some(ks);
+        }
+        let wait = || loop {
+            if let Some(ks) = self.shared.ks.try_lock() {
+                return Some(ks);
+            }
+            let threshold = Duration::from_millis(self.shared.config.read().busy_reply_threshold);
+            if self.shared.script_run.busy_error(threshold).is_some() {
+                return None;
+            }
+            if let Some(ks) = self.shared.ks.try_lock_for(Duration::from_millis(20)) {
+                return Some(ks);
+            }
+        };
+        if self.shared.script_run.running() {
+            // Waiting for a script may take long: let another thread serve the other clients.
+            crate::scripting::release_worker(wait)
+        } else {
+            wait()
+        }
+    }
+
+    /// The answer to `args` while a script is busy: SCRIPT KILL / FUNCTION KILL act, everything
+    /// else gets Redis's BUSY error.
+    fn busy_reply(&self, session: &mut Session, args: &[Bytes]) -> Outcome {
+        let threshold = Duration::from_millis(self.shared.config.read().busy_reply_threshold);
+        let run = &self.shared.script_run;
+        let spec = command::lookup(&args[0]);
+        let authed = session.access != Access::None || spec.is_some_and(|s| s.has(flags::NO_AUTH));
+        let kill_target = match (spec.map(|s| s.name), args.get(1)) {
+            (Some("script"), Some(sub)) if args.len() == 2 && crate::args::is(sub, "KILL") => Some(false),
+            (Some("function"), Some(sub)) if args.len() == 2 && crate::args::is(sub, "KILL") => Some(true),
+            _ => None,
+        };
+        let result = match kill_target {
+            // AUTH needs no keyspace, so it works while a script is busy, as in Redis.
+            None if spec.is_some_and(|s| s.name == "auth") => match args.len() {
+                2 => crate::cmd::server::authenticate_session(&self.shared, session, None, &args[1]).map(|()| Reply::Ok),
+                3 => crate::cmd::server::authenticate_session(&self.shared, session, Some(&args[1]), &args[2]).map(|()| Reply::Ok),
+                _ => Err(CmdError::Syntax),
+            },
+            _ if !authed => Err(CmdError::NoAuth),
+            Some(_) if session.access == Access::ReadOnly => Err(CmdError::NoPerm { user: "default_ro".into(), cmd: "script|kill".into() }),
+            Some(function) => run.kill(function),
+            None => Err(run.busy_error(threshold).unwrap_or_else(|| CmdError::err("the server is busy running a script"))),
+        };
+        if result.is_err() {
+            if let Some(m) = session.multi.as_mut() {
+                m.failed = true;
+            }
+        }
+        Outcome::Done(result)
+    }
+
     /// Runs one command.
     pub fn execute(&self, session: &mut Session, args: Vec<Bytes>) -> Outcome {
-        let mut ks = self.shared.ks.lock();
+        let Some(mut ks) = self.lock_or_busy() else {
+            return self.busy_reply(session, &args);
+        };
         let o = self.execute_locked(&mut ks, session, args);
+        self.shared.dirty.store(ks.dirty, Ordering::Relaxed);
         drop(ks);
         self.touch_client(session);
         o
@@ -258,7 +327,19 @@ impl Engine {
     /// Runs queued commands under one lock acquisition until the queue is empty, a command blocks,
     /// or the client asked to quit. Outcomes are appended to `out` in order.
     pub fn execute_batch(&self, session: &mut Session, queue: &mut VecDeque<Vec<Bytes>>, out: &mut Vec<Outcome>) {
-        let mut ks = self.shared.ks.lock();
+        let mut ks = loop {
+            if queue.is_empty() {
+                return;
+            }
+            match self.lock_or_busy() {
+                Some(ks) => break ks,
+                None => {
+                    if let Some(args) = queue.pop_front().filter(|a| !a.is_empty()) {
+                        out.push(self.busy_reply(session, &args));
+                    }
+                }
+            }
+        };
         while let Some(args) = queue.pop_front() {
             if args.is_empty() {
                 continue;
@@ -270,6 +351,7 @@ impl Engine {
                 break;
             }
         }
+        self.shared.dirty.store(ks.dirty, Ordering::Relaxed);
         drop(ks);
         self.touch_client(session);
     }
@@ -310,9 +392,10 @@ impl Engine {
         Ok(())
     }
 
-    /// The current write counter (the REST face's sync token).
+    /// The write counter as of the last command (the REST face's sync token); never waits for
+    /// the keyspace lock.
     pub fn dirty(&self) -> u64 {
-        self.shared.ks.lock().dirty
+        self.shared.dirty.load(Ordering::Relaxed)
     }
 
     /// One active-expiry cycle (Redis's sampling algorithm); returns keys reclaimed.

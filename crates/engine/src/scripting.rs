@@ -1,7 +1,8 @@
 //! Lua scripting: one embedded Lua 5.1 VM (as Redis embeds), the script cache keyed by SHA1 of
-//! the exact bytes, `redis.call`/`redis.pcall` bridged into the dispatcher, and Redis's reply
-//! conversions in both directions. Scripts run with the keyspace lock held: atomic, and free to
-//! touch keys they did not declare.
+//! the exact bytes, library functions (`functions.rs`), `redis.call`/`redis.pcall` bridged into
+//! the dispatcher, and Redis's reply conversions in both directions (`scripting_convert.rs`).
+//! Scripts run with the keyspace lock held: atomic, and free to touch keys they did not declare.
+//! While one runs, [`ScriptRun`] tells other clients (BUSY, SCRIPT KILL) what is going on.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,11 +18,11 @@ use crate::command::{self, flags};
 use crate::engine::call;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::format_double;
+use crate::scripting_convert as convert;
 use crate::{Ctx, Reply};
 
-/// A script running longer than this without having written is aborted (Redis's
-/// `busy-reply-threshold` is 5 s; stashd stops the script instead of answering BUSY).
-pub const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(5);
+/// How long FUNCTION LOAD may run a library's top-level code (Redis's limit too).
+pub const LOAD_TIME_LIMIT: Duration = Duration::from_millis(500);
 
 /// Marks errors raised by `redis.call`, so they are reported as the command's error.
 const CALL_ERROR_MARK: char = '\u{1}';
@@ -38,19 +39,132 @@ struct Cached {
     flags: ScriptFlags,
 }
 
-/// Shared with the VM's instruction hook: when the running script started, whether it wrote.
-#[derive(Default)]
-struct RunState {
-    started: Mutex<Option<Instant>>,
-    wrote: AtomicBool,
+/// What kind of Lua code is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunKind {
+    Eval,
+    Function,
+    Load,
 }
 
-/// The VM and the script cache (lives in the keyspace, used under its lock).
+struct Running {
+    started: Instant,
+    kind: RunKind,
+}
+
+/// The Lua code running right now, shared with other clients (BUSY answers, SCRIPT/FUNCTION KILL)
+/// and with the VM's instruction hook.
+#[derive(Default)]
+pub struct ScriptRun {
+    current: Mutex<Option<Running>>,
+    released: AtomicBool,
+    wrote: AtomicBool,
+    kill: AtomicBool,
+    resp3: AtomicBool,
+}
+
+impl std::fmt::Debug for ScriptRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ScriptRun")
+    }
+}
+
+impl ScriptRun {
+    /// If a script or function has been running for at least `threshold`: the BUSY error to
+    /// answer other clients with.
+    pub fn busy_error(&self, threshold: Duration) -> Option<CmdError> {
+        let cur = self.current.lock();
+        let r = cur.as_ref().filter(|r| r.kind != RunKind::Load && r.started.elapsed() >= threshold)?;
+        let kill = if r.kind == RunKind::Function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+        Some(CmdError::Other(format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.")))
+    }
+
+    /// `SCRIPT KILL` (`function` false) or `FUNCTION KILL` (true) sent while a script runs.
+    pub fn kill(&self, function: bool) -> CmdResult {
+        let cur = self.current.lock();
+        match cur.as_ref() {
+            Some(r) if (r.kind == RunKind::Function) == function && r.kind != RunKind::Load => {
+                if self.wrote.load(Ordering::Relaxed) {
+                    return Err(CmdError::Other(
+                        "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into(),
+                    ));
+                }
+                self.kill.store(true, Ordering::Relaxed);
+                Ok(Reply::Ok)
+            }
+            _ => Err(not_busy()),
+        }
+    }
+
+    /// True while any Lua code runs.
+    pub fn running(&self) -> bool {
+        self.current.lock().is_some()
+    }
+
+    fn begin(&self, kind: RunKind) {
+        *self.current.lock() = Some(Running { started: Instant::now(), kind });
+        self.released.store(false, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.kill.store(false, Ordering::Relaxed);
+        self.resp3.store(false, Ordering::Relaxed);
+    }
+
+    fn end(&self) {
+        *self.current.lock() = None;
+        self.kill.store(false, Ordering::Relaxed);
+    }
+
+    /// Called by the VM hook: an error stops the running code.
+    fn check(&self) -> Result<(), String> {
+        let Some((elapsed, kind)) = self.current.lock().as_ref().map(|r| (r.started.elapsed(), r.kind)) else {
+            return Ok(());
+        };
+        if elapsed > RELEASE_AFTER && !self.released.swap(true, Ordering::Relaxed) {
+            // The handoff completes only once another thread has picked up this worker's
+            // duties; a short pause (once per long script) gives it the time to.
+            release_worker(|| std::thread::sleep(Duration::from_millis(2)));
+        }
+        if kind == RunKind::Load && elapsed > LOAD_TIME_LIMIT {
+            return Err("FUNCTION LOAD timeout".into());
+        }
+        if self.kill.load(Ordering::Relaxed) {
+            let how = if kind == RunKind::Function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+            return Err(format!("Script killed by user with {how}..."));
+        }
+        Ok(())
+    }
+}
+
+/// A script running longer than this stops occupying its async worker (see [`release_worker`]).
+const RELEASE_AFTER: Duration = Duration::from_millis(2);
+
+/// Runs `wait` after handing this thread's async-worker duties (other connections, network
+/// polling) to another thread (tokio's `block_in_place`), so that a long script, or a wait for
+/// one, does not stall the server's I/O. The handoff sticks only if `wait` lasts long enough
+/// for the other thread to start; otherwise this thread takes its duties back afterwards.
+/// Outside a multi-threaded runtime (`--threads 1`, tests, recovery) it just runs `wait`.
+pub fn release_worker<R>(wait: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(wait),
+        _ => wait(),
+    }
+}
+
+/// `NOTBUSY`: SCRIPT/FUNCTION KILL with nothing to kill.
+pub fn not_busy() -> CmdError {
+    CmdError::Other("NOTBUSY No scripts in execution right now.".into())
+}
+
+/// The VM, the script cache and the function libraries (lives in the keyspace, used under its lock).
 #[derive(Default)]
 pub struct Scripting {
     lua: Option<Lua>,
     cache: HashMap<String, Cached>,
-    run: Arc<RunState>,
+    /// Libraries loaded with FUNCTION LOAD.
+    pub functions: crate::functions::Functions,
+    /// Makes library environments (see `functions.rs`); built with the VM.
+    pub(crate) env_factory: Option<mlua::Function>,
+    run: Arc<ScriptRun>,
 }
 
 impl std::fmt::Debug for Scripting {
@@ -80,7 +194,12 @@ setmetatable(_G, {
 "#;
 
 impl Scripting {
-    fn vm(&mut self) -> CmdResult<&Lua> {
+    /// The state other clients consult while a script runs.
+    pub fn run_state(&self) -> Arc<ScriptRun> {
+        self.run.clone()
+    }
+
+    pub(crate) fn vm(&mut self) -> CmdResult<&Lua> {
         if self.lua.is_none() {
             self.lua = Some(new_vm(self.run.clone()).map_err(|e| CmdError::err(format!("cannot start the Lua VM: {e}")))?);
         }
@@ -92,10 +211,22 @@ impl Scripting {
         self.cache.contains_key(&sha.to_ascii_lowercase())
     }
 
-    /// Drops every cached script and the VM (SCRIPT FLUSH).
+    /// Drops every cached script (SCRIPT FLUSH); library functions stay.
     pub fn flush(&mut self) {
         self.cache.clear();
-        self.lua = None;
+        if let Some(lua) = &self.lua {
+            let _ = lua.gc_collect();
+        }
+    }
+
+    /// Runs library code at FUNCTION LOAD time, with the load time limit armed.
+    pub(crate) fn run_loader<R>(&mut self, f: impl FnOnce(&Lua) -> R) -> CmdResult<R> {
+        let run = self.run.clone();
+        let lua = self.vm()?;
+        run.begin(RunKind::Load);
+        let r = f(lua);
+        run.end();
+        Ok(r)
     }
 
     /// Compiles `body` (if not cached) and returns its SHA1.
@@ -116,7 +247,7 @@ impl Scripting {
     }
 }
 
-fn new_vm(run: Arc<RunState>) -> mlua::Result<Lua> {
+fn new_vm(run: Arc<ScriptRun>) -> mlua::Result<Lua> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
     let redis = lua.create_table()?;
     redis.set("sha1hex", lua.create_function(|lua, s: mlua::LuaString| lua.create_string(sha1_hex(&s.as_bytes())))?)?;
@@ -127,26 +258,23 @@ fn new_vm(run: Arc<RunState>) -> mlua::Result<Lua> {
             Ok(())
         })?,
     )?;
+    let resp_run = run.clone();
     redis.set(
         "setresp",
-        lua.create_function(|_, v: i64| match v {
-            2 => Ok(()),
-            3 => Err(mlua::Error::RuntimeError("RESP3 replies inside scripts are not supported by stashd yet".into())),
+        lua.create_function(move |_, v: i64| match v {
+            2 | 3 => {
+                resp_run.resp3.store(v == 3, Ordering::Relaxed);
+                Ok(())
+            }
             _ => Err(mlua::Error::RuntimeError("RESP version must be 2 or 3.".into())),
         })?,
     )?;
     lua.globals().set("redis", redis)?;
-    lua.globals().set("cjson", crate::scripting_libs::cjson(&lua)?)?;
+    crate::scripting_libs::install(&lua)?;
     lua.load(PRELUDE).set_name("@stashd_prelude").exec()?;
-    lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
-        let started = *run.started.lock();
-        match started {
-            Some(t) if t.elapsed() > SCRIPT_TIME_LIMIT && !run.wrote.load(Ordering::Relaxed) => Err(mlua::Error::RuntimeError(format!(
-                "Script killed: it ran longer than {} ms without writing",
-                SCRIPT_TIME_LIMIT.as_millis()
-            ))),
-            _ => Ok(VmState::Continue),
-        }
+    lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match run.check() {
+        Ok(()) => Ok(VmState::Continue),
+        Err(msg) => Err(mlua::Error::RuntimeError(msg)),
     })?;
     Ok(lua)
 }
@@ -182,7 +310,7 @@ pub fn parse_shebang(body: &[u8]) -> CmdResult<(ScriptFlags, Vec<u8>)> {
 }
 
 /// Text of a Lua error without mlua's traceback decoration.
-fn lua_message(e: &mlua::Error) -> String {
+pub(crate) fn lua_message(e: &mlua::Error) -> String {
     match e {
         mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m.clone(),
         mlua::Error::CallbackError { cause, .. } => lua_message(cause),
@@ -191,27 +319,28 @@ fn lua_message(e: &mlua::Error) -> String {
     }
 }
 
-/// Turns an error that escaped a script into Redis's reply text.
-fn script_error(e: &mlua::Error, sha: &str) -> CmdError {
+/// Turns an error that escaped a script into Redis's reply text; `label` is the script's SHA1 or
+/// the function's name, `chunk` is `user_script` or `user_function`.
+pub(crate) fn script_error(e: &mlua::Error, label: &str, chunk: &str) -> CmdError {
     let mut msg = lua_message(e);
     if let Some(cut) = msg.find("\nstack traceback:") {
         msg.truncate(cut);
     }
     // "user_script:LINE: rest" → location + message.
-    let (line, rest) = match msg.strip_prefix("user_script:").and_then(|r| r.split_once(": ")) {
+    let (line, rest) = match msg.strip_prefix(chunk).and_then(|r| r.strip_prefix(':')).and_then(|r| r.split_once(": ")) {
         Some((line, rest)) if line.chars().all(|c| c.is_ascii_digit()) => (Some(line.to_string()), rest.to_string()),
         _ => (None, msg.clone()),
     };
-    let place = line.as_ref().map_or(String::new(), |l| format!(", on @user_script:{l}."));
+    let place = line.as_ref().map_or(String::new(), |l| format!(", on @{chunk}:{l}."));
     match rest.strip_prefix(CALL_ERROR_MARK) {
         // An error reply of a redis.call: the command's own error text.
-        Some(cmd_err) => CmdError::Other(format!("{cmd_err} script: {sha}{place}")),
+        Some(cmd_err) => CmdError::Other(format!("{cmd_err} script: {label}{place}")),
         None => {
             let text = match &line {
-                Some(l) => format!("user_script:{l}: {rest}"),
+                Some(l) => format!("{chunk}:{l}: {rest}"),
                 None => rest,
             };
-            CmdError::Other(format!("ERR {text} script: {sha}{place}"))
+            CmdError::Other(format!("ERR {text} script: {label}{place}"))
         }
     }
 }
@@ -225,34 +354,58 @@ fn number_arg(n: f64) -> Bytes {
     }
 }
 
-/// Runs cached script `sha` with `keys`/`argv`. `read_only` is set by EVAL_RO/EVALSHA_RO.
-pub fn run(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> CmdResult {
+/// What to run: a cached EVAL script (by SHA1) or a library function (by name).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// EVAL/EVALSHA: `KEYS`/`ARGV` are globals.
+    Script(&'a str),
+    /// FCALL: keys and arguments are the callback's two parameters.
+    Function(&'a str),
+}
+
+/// Runs `target` with `keys`/`argv`. `read_only` is set by the `_RO` forms: write commands then
+/// fail at run time (the hosted service's rule for FCALL_RO too).
+pub fn run(ctx: &mut Ctx, target: Target, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> CmdResult {
     let Some(mut scripting) = ctx.ks.scripting.take() else {
-        return Err(CmdError::err("scripts cannot run scripts"));
+        return Err(CmdError::err("This Redis command is not allowed from script"));
     };
-    let result = run_with(&mut scripting, ctx, sha, keys, argv, read_only);
+    let result = run_with(&mut scripting, ctx, target, keys, argv, read_only);
     ctx.ks.scripting = Some(scripting);
     result
 }
 
-fn run_with(sc: &mut Scripting, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> CmdResult {
-    let Some(cached) = sc.cache.get(sha) else {
-        return Err(CmdError::Other("NOSCRIPT No matching script. Please use EVAL.".into()));
+fn run_with(sc: &mut Scripting, ctx: &mut Ctx, target: Target, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> CmdResult {
+    let (function, no_writes, label, chunk, kind) = match target {
+        Target::Script(sha) => {
+            let Some(cached) = sc.cache.get(sha) else {
+                return Err(CmdError::Other("NOSCRIPT No matching script. Please use EVAL.".into()));
+            };
+            (cached.function.clone(), read_only || cached.flags.no_writes, sha, "user_script", RunKind::Eval)
+        }
+        Target::Function(name) => {
+            let Some(f) = sc.functions.get(name) else {
+                return Err(CmdError::err("Function not found"));
+            };
+            (f.callback.clone(), read_only || f.no_writes, name, "user_function", RunKind::Function)
+        }
     };
-    let function = cached.function.clone();
-    let no_writes = read_only || cached.flags.no_writes;
     let run = sc.run.clone();
     let lua = sc.vm()?;
     let to_table = |items: &[Bytes]| -> mlua::Result<Table> { lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..]))) };
     let globals = lua.globals();
-    let setup = (|| -> mlua::Result<Table> {
-        globals.raw_set("KEYS", to_table(keys)?)?;
-        globals.raw_set("ARGV", to_table(argv)?)?;
-        globals.raw_get::<Table>("redis")
+    let setup = (|| -> mlua::Result<(Table, Option<(Table, Table)>)> {
+        let params = match kind {
+            RunKind::Function => Some((to_table(keys)?, to_table(argv)?)),
+            _ => {
+                globals.raw_set("KEYS", to_table(keys)?)?;
+                globals.raw_set("ARGV", to_table(argv)?)?;
+                None
+            }
+        };
+        Ok((globals.raw_get::<Table>("redis")?, params))
     })();
-    let redis = setup.map_err(|e| CmdError::err(format!("script setup failed: {}", lua_message(&e))))?;
-    *run.started.lock() = Some(Instant::now());
-    run.wrote.store(false, Ordering::Relaxed);
+    let (redis, params) = setup.map_err(|e| CmdError::err(format!("script setup failed: {}", lua_message(&e))))?;
+    run.begin(kind);
     let dirty_before = ctx.ks.dirty;
     let cell = RefCell::new(ctx);
     let exec = |args: MultiValue| {
@@ -263,32 +416,36 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: 
         }
         reply
     };
+    let resp3 = || run.resp3.load(Ordering::Relaxed);
     let outcome = lua.scope(|scope| {
         // redis.call raises the command's error (marked, with the calling line); redis.pcall
         // returns it as {err=...}. Both are Rust functions, so a tail call keeps the caller's line.
         let call_fn = scope.create_function(|lua, args: MultiValue| match exec(args) {
             Reply::Error(e) => {
                 let line = lua.inspect_stack(1, |d| d.current_line()).flatten();
-                let at = line.map_or(String::new(), |l| format!("user_script:{l}: "));
+                let at = line.map_or(String::new(), |l| format!("{chunk}:{l}: "));
                 Err(mlua::Error::RuntimeError(format!("{at}{CALL_ERROR_MARK}{e}")))
             }
-            reply => reply_to_lua(lua, &reply),
+            reply => convert::reply_to_lua(lua, &reply, resp3()),
         })?;
-        let pcall_fn = scope.create_function(|lua, args: MultiValue| reply_to_lua(lua, &exec(args)))?;
+        let pcall_fn = scope.create_function(|lua, args: MultiValue| convert::reply_to_lua(lua, &exec(args), resp3()))?;
         redis.raw_set("call", call_fn)?;
         redis.raw_set("pcall", pcall_fn)?;
-        let value = function.call::<LuaValue>(())?;
-        Ok(lua_to_reply(&value))
+        let value = match params {
+            Some(p) => function.call::<LuaValue>(p)?,
+            None => function.call::<LuaValue>(())?,
+        };
+        Ok(convert::lua_to_reply(&value, resp3()))
     });
     // redis.call/pcall now point at destroyed scoped callbacks; the next run replaces them.
-    *run.started.lock() = None;
+    run.end();
     let ctx = cell.into_inner();
     // The script's writes were logged one by one as they happened; EVAL itself is not logged.
     ctx.propagate_none();
     match outcome {
         Ok(Reply::Error(e)) => Err(CmdError::Other(e)),
         Ok(reply) => Ok(reply),
-        Err(e) => Err(script_error(&e, sha)),
+        Err(e) => Err(script_error(&e, label, chunk)),
     }
 }
 
@@ -325,72 +482,4 @@ fn redis_command(ctx: &mut Ctx, args: MultiValue, no_writes: bool) -> Reply {
     // Blocking commands never block inside a script.
     ctx.block = None;
     r.unwrap_or_else(|e| Reply::Error(e.to_string()))
-}
-
-/// Redis → Lua conversion (RESP2 rules).
-fn reply_to_lua(lua: &Lua, r: &Reply) -> mlua::Result<LuaValue> {
-    Ok(match r {
-        Reply::Int(n) => LuaValue::Number(*n as f64),
-        Reply::Bulk(b) | Reply::Verbatim(b) => LuaValue::String(lua.create_string(b)?),
-        Reply::Nil | Reply::NilArray => LuaValue::Boolean(false),
-        Reply::Ok => status_table(lua, b"OK")?,
-        Reply::Status(s) => status_table(lua, s)?,
-        Reply::Error(e) => {
-            let t = lua.create_table()?;
-            t.raw_set("err", lua.create_string(e)?)?;
-            LuaValue::Table(t)
-        }
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, it) in items.iter().enumerate() {
-                t.raw_set(i + 1, reply_to_lua(lua, it)?)?;
-            }
-            LuaValue::Table(t)
-        }
-        Reply::Map(pairs) => {
-            let t = lua.create_table_with_capacity(pairs.len() * 2, 0)?;
-            for (i, (k, v)) in pairs.iter().enumerate() {
-                t.raw_set(2 * i + 1, reply_to_lua(lua, k)?)?;
-                t.raw_set(2 * i + 2, reply_to_lua(lua, v)?)?;
-            }
-            LuaValue::Table(t)
-        }
-        Reply::Double(d) => LuaValue::String(lua.create_string(format_double(*d))?),
-        Reply::Bool(b) => LuaValue::Number(if *b { 1.0 } else { 0.0 }),
-    })
-}
-
-fn status_table(lua: &Lua, s: &[u8]) -> mlua::Result<LuaValue> {
-    let t = lua.create_table()?;
-    t.raw_set("ok", lua.create_string(s)?)?;
-    Ok(LuaValue::Table(t))
-}
-
-/// Lua → Redis conversion: numbers truncate to integers, `true` → 1, `false` → nil, `{err=}` and
-/// `{ok=}` tables → error/status, other tables → arrays up to the first nil.
-pub fn lua_to_reply(v: &LuaValue) -> Reply {
-    match v {
-        LuaValue::Nil | LuaValue::Boolean(false) => Reply::Nil,
-        LuaValue::Boolean(true) => Reply::Int(1),
-        LuaValue::Integer(i) => Reply::Int(*i),
-        LuaValue::Number(n) => Reply::Int(if n.is_finite() { n.trunc() as i64 } else { 0 }),
-        LuaValue::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        LuaValue::Table(t) => {
-            if let Ok(LuaValue::String(e)) = t.raw_get::<LuaValue>("err") {
-                return Reply::Error(String::from_utf8_lossy(&e.as_bytes()).into_owned());
-            }
-            if let Ok(LuaValue::String(s)) = t.raw_get::<LuaValue>("ok") {
-                return Reply::Status(Bytes::copy_from_slice(&s.as_bytes()));
-            }
-            let mut out = Vec::new();
-            for i in 1.. {
-                match t.raw_get::<LuaValue>(i) {
-                    Ok(LuaValue::Nil) | Err(_) => break,
-                    Ok(item) => out.push(lua_to_reply(&item)),
-                }
-            }
-            Reply::Array(out)
-        }
-        _ => Reply::Nil,
-    }
 }

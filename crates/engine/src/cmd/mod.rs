@@ -1,6 +1,7 @@
 //! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -24,6 +25,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
 ];

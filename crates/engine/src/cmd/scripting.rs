@@ -26,7 +26,7 @@ fn scripts<'c>(ctx: &'c mut Ctx) -> CmdResult<&'c mut scripting::Scripting> {
 }
 
 /// Splits `numkeys key... arg...` starting at `a[2]`.
-fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
+pub(crate) fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
     let n = int(&a[2])?;
     if n < 0 {
         return Err(CmdError::err("Number of keys can't be negative"));
@@ -41,13 +41,13 @@ fn keys_and_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
 fn eval_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
     let (keys, argv) = keys_and_args(a)?;
     let sha = scripts(ctx)?.load(&a[1])?;
-    scripting::run(ctx, &sha, keys, argv, read_only)
+    scripting::run(ctx, scripting::Target::Script(&sha), keys, argv, read_only)
 }
 
 fn evalsha_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
     let (keys, argv) = keys_and_args(a)?;
     let sha = args::text(&a[1]).to_ascii_lowercase();
-    scripting::run(ctx, &sha, keys, argv, read_only)
+    scripting::run(ctx, scripting::Target::Script(&sha), keys, argv, read_only)
 }
 
 fn eval(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -238,5 +238,58 @@ mod tests {
         assert_eq!(t.ok(&["EVAL", "return cjson.encode(cjson.decode(ARGV[1]))", "0", r#"{"a":[1,2.5,"x"]}"#]), b(r#"{"a":[1,2.5,"x"]}"#));
         assert_eq!(t.ok(&["EVAL", "return cjson.decode('[true, null]')[2] == cjson.null", "0"]), Reply::Int(1));
         assert!(t.err(&["EVAL", "return cjson.decode('{')", "0"]).contains("cjson.decode"));
+    }
+
+    #[test]
+    fn bit_struct_and_cmsgpack_libraries() {
+        let mut t = T::new();
+        let ev = |t: &mut T, body: &str| t.ok(&["EVAL", body, "0"]);
+        assert_eq!(ev(&mut t, "return bit.tohex(65535)"), b("0000ffff"));
+        assert_eq!(ev(&mut t, "return bit.tohex(-1, -4)"), b("FFFF"));
+        assert_eq!(
+            ev(&mut t, "return {bit.band(255, 15), bit.bor(1, 2, 4), bit.bxor(3, 1), bit.bnot(0)}"),
+            Reply::Array(vec![Reply::Int(15), Reply::Int(7), Reply::Int(2), Reply::Int(-1)])
+        );
+        assert_eq!(
+            ev(&mut t, "return {bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.tobit(4294967297)}"),
+            Reply::Array(vec![Reply::Int(-2147483648), Reply::Int(15), Reply::Int(-16), Reply::Int(1)])
+        );
+        assert_eq!(ev(&mut t, "return bit.tohex(bit.bswap(0x01020304))"), b("04030201"));
+        assert_eq!(ev(&mut t, "return struct.pack('>I2', 258)"), Reply::Bulk(bytes::Bytes::from_static(&[1, 2])));
+        assert_eq!(ev(&mut t, "return {struct.unpack('<i4', struct.pack('<i4', -5))}"), Reply::Array(vec![Reply::Int(-5), Reply::Int(5)]));
+        assert_eq!(ev(&mut t, "return struct.size('>iI2d')"), Reply::Int(14));
+        assert_eq!(ev(&mut t, "return struct.pack('sB', 'ab', 7)"), Reply::Bulk(bytes::Bytes::from_static(b"ab\0\x07")));
+        assert_eq!(
+            ev(&mut t, "local a, b, n = struct.unpack('>c2d', struct.pack('>c2d', 'xy', 2.5)); return {a, tostring(b), n}"),
+            Reply::Array(vec![b("xy"), b("2.5"), Reply::Int(11)])
+        );
+        assert!(t.err(&["EVAL", "return struct.pack('q', 1)", "0"]).contains("invalid format option 'q'"));
+        assert!(t.err(&["EVAL", "return struct.unpack('>i4', 'ab')", "0"]).contains("data string too short"));
+        assert_eq!(ev(&mut t, "return cmsgpack.pack({1, 2, 3})"), Reply::Bulk(bytes::Bytes::from_static(&[0x93, 1, 2, 3])));
+        assert_eq!(
+            ev(&mut t, "return cmsgpack.pack('a', -1, 300, 1.5)"),
+            Reply::Bulk(bytes::Bytes::from_static(&[0xa1, b'a', 0xff, 0xcd, 0x01, 0x2c, 0xca, 0x3f, 0xc0, 0, 0]))
+        );
+        assert_eq!(
+            ev(&mut t, "local t = cmsgpack.unpack(cmsgpack.pack({a = {1, 'x'}, b = true})); return {t.a[2], t.b}"),
+            Reply::Array(vec![b("x"), Reply::Int(1)])
+        );
+        assert_eq!(ev(&mut t, "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 0)}"), Reply::Array(vec![Reply::Int(1), Reply::Int(1)]));
+        assert!(t.err(&["EVAL", "return cmsgpack.unpack('\\205')", "0"]).contains("Missing bytes in input."));
+    }
+
+    #[test]
+    fn setresp_3_converts_both_ways() {
+        let mut t = T::new();
+        t.ok(&["HSET", "h", "f", "v"]);
+        t.ok(&["ZADD", "z", "1.5", "m"]);
+        assert_eq!(t.ok(&["EVAL", "redis.setresp(3); return redis.call('HGETALL', 'h').map.f", "0"]), b("v"));
+        assert_eq!(t.ok(&["EVAL", "redis.setresp(3); return redis.call('GET', 'nokey') == nil", "0"]), Reply::Bool(true));
+        assert_eq!(t.ok(&["EVAL", "return {double = 3.5}", "0"]), Reply::Double(3.5));
+        assert_eq!(t.ok(&["EVAL", "return {map = {a = 1}}", "0"]), Reply::Map(vec![(b("a"), Reply::Int(1))]));
+        assert_eq!(t.ok(&["EVAL", "redis.setresp(3); return false", "0"]), Reply::Bool(false));
+        // The next script starts in RESP2 again.
+        assert_eq!(t.ok(&["EVAL", "return redis.call('GET', 'nokey')", "0"]), Reply::Nil);
+        assert!(t.err(&["EVAL", "redis.setresp(4)", "0"]).contains("RESP version must be 2 or 3."));
     }
 }

@@ -11,9 +11,10 @@ use crate::args::{self, int, is};
 use crate::cmd;
 use crate::command::flags::*;
 use crate::command::{self, CommandSpec};
+use crate::engine::Shared;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NUM_DBS;
-use crate::session::{Access, Face};
+use crate::session::{Access, Face, Session};
 use crate::{Ctx, Reply};
 
 /// The Redis version stashd reports.
@@ -87,7 +88,12 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 
 /// Checks credentials: `user` is `default`, `default_ro` or absent (either token).
 fn authenticate(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
-    let tokens = &ctx.shared.tokens;
+    authenticate_session(ctx.shared, ctx.session, user, pass)
+}
+
+/// [`authenticate`] without the keyspace (also answers `AUTH` while a script is busy).
+pub(crate) fn authenticate_session(shared: &Shared, session: &mut Session, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
+    let tokens = &shared.tokens;
     if tokens.full.is_none() {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -103,7 +109,7 @@ fn authenticate(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()
     if !ok {
         return Err(CmdError::WrongPass);
     }
-    ctx.session.access = granted;
+    session.access = granted;
     Ok(())
 }
 

@@ -1,6 +1,26 @@
-//! Libraries Redis loads into its Lua VM, implemented in Rust: `cjson` (on serde_json).
+//! Libraries Redis loads into its Lua VM, implemented in Rust: `cjson` (on serde_json, here),
+//! `bit` (LuaBitOp), `struct` (Roberto Ierusalimschy's struct) and `cmsgpack` (on rmp).
+
+mod bit;
+mod msgpack;
+mod structs;
 
 use mlua::{LightUserData, Lua, Table, Value as LuaValue};
+
+/// Installs the libraries as globals: `cjson`, `bit`, `struct`, `cmsgpack`.
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let g = lua.globals();
+    g.set("cjson", cjson(lua)?)?;
+    g.set("bit", bit::table(lua)?)?;
+    g.set("struct", structs::table(lua)?)?;
+    g.set("cmsgpack", msgpack::table(lua)?)?;
+    Ok(())
+}
+
+/// A Lua runtime error with `msg`.
+fn lua_err(msg: impl Into<String>) -> mlua::Error {
+    mlua::Error::RuntimeError(msg.into())
+}
 
 /// The `cjson` table: `encode`, `decode` and the `null` sentinel.
 pub fn cjson(lua: &Lua) -> mlua::Result<Table> {

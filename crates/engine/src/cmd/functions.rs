@@ -1,0 +1,277 @@
+//! FUNCTION and FCALL/FCALL_RO (Redis `functions.c`). The libraries live with the Lua VM in
+//! [`Scripting`](crate::scripting::Scripting); see `functions.rs` for loading.
+
+use bytes::Bytes;
+
+use crate::args::{self, lit};
+use crate::cmd;
+use crate::cmd::scripting::keys_and_args;
+use crate::command::flags::*;
+use crate::command::CommandSpec;
+use crate::error::{CmdError, CmdResult};
+use crate::scripting::{self, Scripting, Target};
+use crate::{Access, Ctx, Reply};
+
+/// Function command rows. FCALL's keys are given by `numkeys`; the commands it runs signal theirs.
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd!("fcall", -3, NOSCRIPT, 0, 0, 0, fcall, "scripting"),
+    cmd!("fcall_ro", -3, NOSCRIPT | READONLY, 0, 0, 0, fcall_ro, "scripting"),
+    cmd!("function", -2, NOSCRIPT, 0, 0, 0, function, "scripting"),
+];
+
+fn fcall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (keys, argv) = keys_and_args(a)?;
+    scripting::run(ctx, Target::Function(&args::text(&a[1])), keys, argv, false)
+}
+
+/// FCALL_RO follows the hosted service: any function may run, its writes fail at run time.
+fn fcall_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (keys, argv) = keys_and_args(a)?;
+    scripting::run(ctx, Target::Function(&args::text(&a[1])), keys, argv, true)
+}
+
+fn lib<'c>(ctx: &'c mut Ctx) -> CmdResult<&'c mut Scripting> {
+    ctx.ks.scripting.as_deref_mut().ok_or_else(|| CmdError::err("This Redis command is not allowed from script"))
+}
+
+/// Subcommands that change the libraries: refused to the read-only token, logged, dirtying.
+fn changes(ctx: &mut Ctx, sub: &str) -> CmdResult<()> {
+    if ctx.session.access == Access::ReadOnly {
+        return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: format!("function|{sub}") });
+    }
+    ctx.ks.dirty += 1;
+    Ok(())
+}
+
+fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = args::text(&a[1]).to_ascii_lowercase();
+    let wrong = || CmdError::WrongArgs(format!("function|{sub}"));
+    match sub.as_str() {
+        "load" => {
+            let (replace, code) = match a.len() {
+                3 => (false, &a[2]),
+                4 if args::is(&a[2], "REPLACE") => (true, &a[3]),
+                4 => return Err(CmdError::err(format!("Unknown option given: {}", args::text(&a[2])))),
+                _ => return Err(wrong()),
+            };
+            if ctx.session.access == Access::ReadOnly {
+                return changes(ctx, &sub).map(|_| Reply::Nil);
+            }
+            let name = lib(ctx)?.load_library(code, replace)?;
+            changes(ctx, &sub)?;
+            Ok(Reply::Bulk(Bytes::from(name)))
+        }
+        "delete" => {
+            if a.len() != 3 {
+                return Err(wrong());
+            }
+            if ctx.session.access == Access::ReadOnly {
+                return changes(ctx, &sub).map(|_| Reply::Nil);
+            }
+            if !lib(ctx)?.functions.delete(&args::text(&a[2])) {
+                return Err(CmdError::err("Library not found"));
+            }
+            changes(ctx, &sub)?;
+            Ok(Reply::Ok)
+        }
+        "flush" => {
+            match a.get(2) {
+                None => {}
+                Some(m) if a.len() == 3 && (args::is(m, "ASYNC") || args::is(m, "SYNC")) => {}
+                _ => return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option")),
+            }
+            if ctx.session.access == Access::ReadOnly {
+                return changes(ctx, &sub).map(|_| Reply::Nil);
+            }
+            lib(ctx)?.functions.clear();
+            changes(ctx, &sub)?;
+            Ok(Reply::Ok)
+        }
+        "list" => list(ctx, a),
+        "stats" => {
+            if a.len() != 2 {
+                return Err(wrong());
+            }
+            let f = &lib(ctx)?.functions;
+            let lua = Reply::Map(vec![
+                (Reply::Bulk(lit("libraries_count")), Reply::Int(f.libraries.len() as i64)),
+                (Reply::Bulk(lit("functions_count")), Reply::Int(f.function_count() as i64)),
+            ]);
+            // Under the keyspace lock nothing else runs; a running function is reported to
+            // other clients only through BUSY.
+            Ok(Reply::Map(vec![
+                (Reply::Bulk(lit("running_script")), Reply::Nil),
+                (Reply::Bulk(lit("engines")), Reply::Map(vec![(Reply::Bulk(lit("LUA")), lua)])),
+            ]))
+        }
+        "kill" => Err(scripting::not_busy()),
+        "dump" | "restore" => Err(CmdError::err(format!(
+            "FUNCTION {} is not supported by stashd yet (libraries are kept in the append-only log; use FUNCTION LIST WITHCODE and FUNCTION LOAD to copy them)",
+            sub.to_uppercase()
+        ))),
+        "help" => Ok(Reply::Array(
+            [
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LOAD [REPLACE] <FUNCTION CODE>",
+                "DELETE <LIBRARY NAME>",
+                "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+                "FLUSH [ASYNC|SYNC]",
+                "STATS",
+                "KILL",
+                "HELP",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
+        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "FUNCTION".into() }),
+    }
+}
+
+fn list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut pattern: Option<&Bytes> = None;
+    let mut with_code = false;
+    let mut i = 2;
+    while i < a.len() {
+        if args::is(&a[i], "WITHCODE") && !with_code {
+            with_code = true;
+            i += 1;
+        } else if args::is(&a[i], "LIBRARYNAME") && pattern.is_none() {
+            pattern = Some(a.get(i + 1).ok_or_else(|| CmdError::err("library name argument was not given"))?);
+            i += 2;
+        } else {
+            return Err(CmdError::err(format!("Unknown argument {}", args::text(&a[i]))));
+        }
+    }
+    let f = &lib(ctx)?.functions;
+    let mut out = Vec::new();
+    for (name, library) in &f.libraries {
+        if pattern.is_some_and(|p| !crate::glob::matches(p, name.as_bytes())) {
+            continue;
+        }
+        let functions = library
+            .functions
+            .iter()
+            .filter_map(|fname| f.get(fname).map(|lf| (fname, lf)))
+            .map(|(fname, lf)| {
+                Reply::Map(vec![
+                    (Reply::Bulk(lit("name")), Reply::Bulk(Bytes::from(fname.clone()))),
+                    (Reply::Bulk(lit("description")), Reply::opt_bulk(lf.description.clone())),
+                    (Reply::Bulk(lit("flags")), Reply::Set(lf.flags.iter().map(|x| Reply::Bulk(Bytes::from(x.clone()))).collect())),
+                ])
+            })
+            .collect();
+        let mut entry = vec![
+            (Reply::Bulk(lit("library_name")), Reply::Bulk(Bytes::from(name.clone()))),
+            (Reply::Bulk(lit("engine")), Reply::Bulk(lit("LUA"))),
+            (Reply::Bulk(lit("functions")), Reply::Array(functions)),
+        ];
+        if with_code {
+            entry.push((Reply::Bulk(lit("library_code")), Reply::Bulk(library.code.clone())));
+        }
+        out.push(Reply::Map(entry));
+    }
+    Ok(Reply::Array(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{b, T};
+    use crate::Reply;
+
+    const LIB: &str = "#!lua name=mylib\n\
+        local function get(keys, args) return redis.call('GET', keys[1]) end\n\
+        redis.register_function('myget', get)\n\
+        redis.register_function{function_name='myset', callback=function(keys, args) return redis.call('SET', keys[1], args[1]) end, description='sets'}\n\
+        redis.register_function{function_name='ro', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}\n";
+
+    #[test]
+    fn load_call_list_delete() {
+        let mut t = T::new();
+        assert_eq!(t.ok(&["FUNCTION", "LOAD", LIB]), b("mylib"));
+        assert_eq!(t.err(&["FUNCTION", "LOAD", LIB]), "ERR Library 'mylib' already exists");
+        assert_eq!(t.ok(&["FUNCTION", "LOAD", "REPLACE", LIB]), b("mylib"));
+        assert_eq!(t.ok(&["FCALL", "myset", "1", "k", "v"]), Reply::Status("OK".into()));
+        assert_eq!(t.ok(&["FCALL", "myget", "1", "k"]), b("v"));
+        assert_eq!(t.ok(&["FCALL_RO", "ro", "1", "k"]), b("v"));
+        // The hosted rule: FCALL_RO runs any function; its writes fail.
+        assert_eq!(t.ok(&["FCALL_RO", "myget", "1", "k"]), b("v"));
+        let e = t.err(&["FCALL_RO", "myset", "1", "k", "w"]);
+        assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts. script: myset, on @user_function:4."), "{e}");
+        assert_eq!(t.err(&["FCALL", "nosuch", "0"]), "ERR Function not found");
+        let list = t.ok(&["FUNCTION", "LIST", "WITHCODE"]);
+        let Reply::Array(libs) = list else { panic!("{list:?}") };
+        assert_eq!(libs.len(), 1);
+        let Reply::Map(fields) = &libs[0] else { panic!() };
+        assert_eq!(fields[0].1, b("mylib"));
+        assert_eq!(fields[3].1, b(LIB));
+        assert_eq!(t.ok(&["FUNCTION", "LIST", "LIBRARYNAME", "other*"]), Reply::Array(vec![]));
+        let stats = t.ok(&["FUNCTION", "STATS"]);
+        assert!(format!("{stats:?}").contains("Int(3)"), "{stats:?}");
+        assert_eq!(t.ok(&["FUNCTION", "DELETE", "mylib"]), Reply::Ok);
+        assert_eq!(t.err(&["FUNCTION", "DELETE", "mylib"]), "ERR Library not found");
+        assert_eq!(t.err(&["FCALL", "myget", "1", "k"]), "ERR Function not found");
+    }
+
+    #[test]
+    fn bad_libraries_change_nothing() {
+        let mut t = T::new();
+        assert_eq!(t.err(&["FUNCTION", "LOAD", "return 1"]), "ERR Missing library metadata");
+        assert_eq!(t.err(&["FUNCTION", "LOAD", "#!py name=x\n"]), "ERR Engine 'py' not found");
+        assert_eq!(t.err(&["FUNCTION", "LOAD", "#!lua\nreturn 1"]), "ERR Library name was not given");
+        assert_eq!(t.err(&["FUNCTION", "LOAD", "#!lua name=a foo=bar\n"]), "ERR Invalid metadata value given: foo=bar");
+        assert_eq!(t.err(&["FUNCTION", "LOAD", "#!lua name=a\nlocal x = 1"]), "ERR No functions registered");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f', function() end, 3)"]);
+        assert!(e.starts_with("ERR Error registering functions: user_function:2: wrong number of arguments"), "{e}");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nredis.call('SET', 'x', '1')"]);
+        assert!(e.starts_with("ERR Error registering functions:"), "{e}");
+        let e = t.err(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=a\nredis.register_function{function_name='f', callback=function() end, flags={'bogus'}}",
+        ]);
+        assert!(e.contains("unknown flag given"), "{e}");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('bad-name', function() end)"]);
+        assert!(e.starts_with("ERR Function names can only contain letters"), "{e}");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nx = 1"]);
+        assert!(e.contains("Attempt to modify a readonly table"), "{e}");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nreturn +"]);
+        assert!(e.starts_with("ERR Error compiling function: user_function:2:"), "{e}");
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=a\nwhile true do end"]);
+        assert!(e.contains("FUNCTION LOAD timeout"), "{e}");
+        t.ok(&["FUNCTION", "LOAD", "#!lua name=one\nredis.register_function('f', function() return 1 end)"]);
+        assert_eq!(
+            t.err(&["FUNCTION", "LOAD", "#!lua name=two\nredis.register_function('f', function() return 2 end)"]),
+            "ERR Function f already exists"
+        );
+        assert_eq!(t.ok(&["FCALL", "f", "0"]), Reply::Int(1));
+        assert_eq!(t.err(&["FCALL", "f", "1"]), "ERR Number of keys can't be greater than number of args");
+        assert_eq!(t.ok(&["FUNCTION", "FLUSH"]), Reply::Ok);
+        assert_eq!(t.ok(&["FUNCTION", "LIST"]), Reply::Array(vec![]));
+    }
+
+    #[test]
+    fn runtime_errors_name_the_function() {
+        let mut t = T::new();
+        t.ok(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=e\nredis.register_function('boom', function(keys, args)\n  return redis.call('INCR', keys[1])\nend)",
+        ]);
+        t.ok(&["SET", "s", "x"]);
+        assert_eq!(t.err(&["FCALL", "boom", "1", "s"]), "ERR value is not an integer or out of range script: boom, on @user_function:3.");
+        // Functions and EVAL scripts do not see each other's globals or KEYS.
+        let e = t.err(&["EVAL", "return boom", "0"]);
+        assert!(e.contains("nonexistent global variable 'boom'"), "{e}");
+    }
+
+    #[test]
+    fn function_load_is_logged_and_replays() {
+        let mut t = T::new();
+        let lib = "#!lua name=l\nredis.register_function('one', function() return 1 end)";
+        let (_, fx, _) = t.logged_text(&["FUNCTION", "LOAD", lib]);
+        assert_eq!(fx, vec![vec!["FUNCTION".to_string(), "LOAD".into(), lib.into()]]);
+        let (_, fx, _) = t.logged_text(&["FCALL", "one", "0"]);
+        assert!(fx.is_empty());
+    }
+}
