@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+import redis
 
 from rawresp import RawConn, RespError, encode
 
@@ -102,3 +103,131 @@ def test_slow_subscriber_is_disconnected_and_publishers_never_wait(server, r):
     s.close()
     assert closed
     assert r.ping() is True
+
+
+@pytest.fixture
+def notifications(server, r):
+    """Keyspace notifications on (all classes, K and E, plus new-key and key-miss events) for one test."""
+    r.config_set("notify-keyspace-events", "KEAnm")
+    yield
+    r.config_set("notify-keyspace-events", "")
+
+
+def drain(p, quiet: float = 0.3) -> list:
+    """Every message a redis-py PubSub receives until it stays quiet for `quiet` seconds."""
+    out = []
+    while True:
+        m = p.get_message(timeout=quiet)
+        if m is None:
+            return out
+        out.append(m)
+
+
+def test_keyspace_notification_config_round_trips_and_rejects_bad_classes(server, r):
+    r.config_set("notify-keyspace-events", "KEA")
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
+    r.config_set("notify-keyspace-events", "Ex")
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": "xE"}
+    with pytest.raises(redis.ResponseError, match="Invalid event class character"):
+        r.config_set("notify-keyspace-events", "KEq")
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": "xE"}
+    r.config_set("notify-keyspace-events", "")
+    assert r.config_get("notify-keyspace-events") == {"notify-keyspace-events": ""}
+
+
+def test_keyspace_notifications_for_writes_expiry_and_misses(server, r, notifications):
+    sub = server.client()
+    p = sub.pubsub()
+    p.psubscribe("__keyspace@0__:ks:*", "__keyevent@0__:*")
+    assert len(drain(p)) == 2
+    r.set("ks:s", "v", ex=100)
+    r.incr("ks:n")
+    r.rpush("ks:l", "a")
+    r.lpop("ks:l")  # empties the list: lpop then del
+    r.hset("ks:h", "f", "1")
+    r.rename("ks:h", "ks:h2")
+    r.eval("redis.call('sadd', KEYS[1], 'm')", 1, "ks:set")  # scripts notify too
+    r.delete("ks:set", "ks:absent")  # only the key that existed fires
+    r.get("ks:missing")
+    got = drain(p)
+    space = [(m["channel"].split(":", 1)[1], m["data"]) for m in got if m["channel"].startswith("__keyspace")]
+    event = [(m["channel"].split(":", 1)[1], m["data"]) for m in got if m["channel"].startswith("__keyevent")]
+    assert space == [
+        ("ks:s", "new"), ("ks:s", "set"), ("ks:s", "expire"),
+        ("ks:n", "new"), ("ks:n", "incrby"),
+        ("ks:l", "new"), ("ks:l", "rpush"),
+        ("ks:l", "lpop"), ("ks:l", "del"),
+        ("ks:h", "new"), ("ks:h", "hset"),
+        ("ks:h", "rename_from"), ("ks:h2", "new"), ("ks:h2", "rename_to"),
+        ("ks:set", "new"), ("ks:set", "sadd"),
+        ("ks:set", "del"),
+        ("ks:missing", "keymiss"),
+    ]  # fmt: skip
+    assert ("set", "ks:s") in event and ("lpop", "ks:l") in event and ("keymiss", "ks:missing") in event
+    assert ("del", "ks:absent") not in event
+    # Expiry: the key reclaimed on access after the (injected) clock passed its TTL.
+    server.debug_jump(200_000)
+    assert r.get("ks:s") is None
+    got = drain(p)
+    assert {"type": "pmessage", "pattern": "__keyspace@0__:ks:*", "channel": "__keyspace@0__:ks:s", "data": "expired"} in got
+    assert {"type": "pmessage", "pattern": "__keyevent@0__:*", "channel": "__keyevent@0__:expired", "data": "ks:s"} in got
+    p.close()
+    sub.close()
+
+
+def test_no_notifications_when_disabled(server, r):
+    sub = server.client()
+    p = sub.pubsub()
+    p.psubscribe("__key*")
+    drain(p)
+    r.set("quiet", "1")
+    r.delete("quiet")
+    assert drain(p) == []
+    p.close()
+    sub.close()
+
+
+def test_monitor_over_resp_with_redis_py(server, r):
+    mon_client = server.client()
+    with mon_client.monitor() as m:
+        r.set("mon:key", 'a "quoted"\nvalue')
+        r.eval("return redis.call('get', KEYS[1])", 1, "mon:key")
+        seen = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(c["command"].startswith("EVAL") for c in seen):
+            seen.append(m.next_command())
+    cmds = [c["command"] for c in seen]
+    # Redis escapes arguments like sdscatrepr; redis-py undoes only the \" escapes.
+    assert 'SET mon:key a "quoted"\\nvalue' in cmds
+    lua = [c for c in seen if c["client_type"] == "lua"]
+    assert [c["command"] for c in lua] == ["get mon:key"]
+    set_line = next(c for c in seen if c["command"].startswith("SET"))
+    assert set_line["db"] == 0 and set_line["client_type"] == "tcp" and set_line["client_address"] == "127.0.0.1"
+    mon_client.close()
+
+
+def test_monitor_over_sse(server, r):
+    import requests
+
+    headers = {"Authorization": f"Bearer {server.token}", "Accept": "text/event-stream"}
+    with requests.post(f"{server.url}/monitor", headers=headers, stream=True, timeout=10) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        lines = resp.iter_lines(decode_unicode=True)
+        data = (line[len("data: "):] for line in lines if line.startswith("data: "))
+        assert next(data) == '"OK"'
+        requests.post(server.url, json=["SET", "sse:mon", "v1"], headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+        line = next(data)
+        ts, rest = line.split(" ", 1)
+        assert float(ts) > 1.7e9
+        assert rest == '[0 0.0.0.0:0] "SET" "sse:mon" "v1"'
+    # The stream closed: the server dropped the monitor and goes on serving.
+    assert r.set("after", "1") is True
+
+
+def test_monitor_needs_the_full_token(ro_server):
+    import requests
+
+    resp = requests.post(f"{ro_server.url}/monitor", headers={"Authorization": f"Bearer {ro_server.readonly_token}"}, timeout=10)
+    assert resp.status_code == 403
+    assert "NOPERM" in resp.text

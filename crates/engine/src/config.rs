@@ -51,6 +51,8 @@ pub struct RuntimeConfig {
     pub maxclients: u64,
     /// After a script ran this many ms, other clients get BUSY (`busy-reply-threshold`, alias `lua-time-limit`).
     pub busy_reply_threshold: u64,
+    /// Keyspace notification classes (`notify-keyspace-events`, see [`crate::notify`]).
+    pub notify_keyspace_events: u32,
 }
 
 impl Default for RuntimeConfig {
@@ -63,6 +65,7 @@ impl Default for RuntimeConfig {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             maxclients: 10000,
             busy_reply_threshold: 5000,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -79,7 +82,6 @@ pub fn static_params(facts: &crate::engine::ServerFacts, aof: bool) -> Vec<(&'st
         ("maxmemory", "0".into()),
         ("maxmemory-policy", "noeviction".into()),
         ("timeout", "0".into()),
-        ("notify-keyspace-events", String::new()),
     ]
 }
 
@@ -95,6 +97,7 @@ impl RuntimeConfig {
             ("maxclients", self.maxclients.to_string()),
             ("busy-reply-threshold", self.busy_reply_threshold.to_string()),
             ("lua-time-limit", self.busy_reply_threshold.to_string()),
+            ("notify-keyspace-events", crate::notify::flags_to_string(self.notify_keyspace_events)),
         ]
     }
 
@@ -117,6 +120,11 @@ impl RuntimeConfig {
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = num(value)?,
             "maxclients" => self.maxclients = num(value)?.max(1),
             "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold = num(value)?,
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::notify::parse_flags(value).ok_or_else(|| {
+                    CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."))
+                })?
+            }
             _ => return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))),
         }
         Ok(())

@@ -123,6 +123,10 @@ impl<'a> Ctx<'a> {
         self.ks.dbs[dbi].remove(&key);
         self.ks.stats.expired_keys += 1;
         self.ks.signal_modified(dbi, &key);
+        let flags = self.shared.notify_flags.load(std::sync::atomic::Ordering::Relaxed);
+        if flags & crate::notify::EXPIRED != 0 && self.session.face != Face::Loading {
+            crate::notify::publish(self.shared, flags, crate::notify::EXPIRED, "expired", dbi, &key);
+        }
         if self.logging {
             self.effects.push(dbi, &[&b"DEL"[..], &key[..]]);
         }

@@ -4,7 +4,7 @@
 //! keyspace lock is held for the whole command (or MULTI/EXEC), which makes each atomic.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crate::config::RuntimeConfig;
 use crate::ctx::{Ctx, Effect};
 use crate::error::CmdError;
 use crate::keyspace::Keyspace;
+use crate::notify;
 use crate::session::{Access, Face, Session};
 use crate::Reply;
 
@@ -145,6 +146,8 @@ pub struct Shared {
     pub script_run: Arc<crate::scripting::ScriptRun>,
     /// The keyspace's write counter as of the last command (read without the lock).
     dirty: AtomicU64,
+    /// `notify-keyspace-events` classes (see [`crate::notify`]), read on every write.
+    pub notify_flags: AtomicU32,
 }
 
 impl Shared {
@@ -208,6 +211,7 @@ impl Engine {
                 pubsub: Default::default(),
                 script_run,
                 dirty,
+                notify_flags: AtomicU32::new(0),
             }),
         }
     }
@@ -229,7 +233,9 @@ impl Engine {
                 ClientInfo { addr: addr.into(), laddr: laddr.into(), created_ms: now, last_ms: now, resp: 2, ..Default::default() },
             );
         }
-        Session::new(id, face, access)
+        let mut session = Session::new(id, face, access);
+        session.addr = addr.into();
+        session
     }
 
     /// Closes a session: drops its WATCHes and its `CLIENT LIST` row.
@@ -452,10 +458,15 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     ctx.ks.stats.commands += 1;
     let dirty_before = ctx.ks.dirty;
     let saved_custom = std::mem::replace(&mut ctx.custom_effects, false);
+    let dbi = ctx.session.db;
+    let notify_flags = match ctx.shared.notify_flags.load(Ordering::Relaxed) {
+        f if f & (notify::KEYSPACE | notify::KEYEVENT) != 0 && ctx.session.face != Face::Loading => f,
+        _ => 0,
+    };
+    let watched = if notify_flags != 0 { key_presence(ctx, spec, args, notify_flags) } else { Vec::new() };
     let result = (spec.handler)(ctx, args);
     let wrote = ctx.ks.dirty != dirty_before;
     if wrote {
-        let dbi = ctx.session.db;
         let only_first = spec.has(flags::WRITES_FIRST_KEY);
         for i in spec.key_indexes(args.len()).take(if only_first { 1 } else { usize::MAX }) {
             ctx.ks.signal_modified(dbi, &args[i]);
@@ -463,9 +474,44 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
         if !ctx.custom_effects && ctx.logging {
             ctx.effects.push(dbi, args);
         }
+        for (nth, (pos, existed)) in watched.into_iter().enumerate() {
+            let exists = key_exists(ctx, dbi, &args[pos]);
+            let change = notify::KeyChange { nth, existed, exists };
+            for (class, event) in notify::command_events(spec.name, spec.group, args, change) {
+                notify::publish(ctx.shared, notify_flags, class, event, dbi, &args[pos]);
+            }
+        }
+    }
+    if ctx.shared.pubsub.has_monitors() && ctx.session.face != Face::Loading && !spec.has(flags::ADMIN) {
+        let origin = if ctx.ks.scripting.is_none() { "lua" } else { ctx.session.addr.as_str() };
+        ctx.shared.pubsub.feed_monitors(crate::pubsub::monitor_line(dbi, origin, spec.name, args));
     }
     ctx.custom_effects = saved_custom;
     result
+}
+
+/// Whether `key` is live in db `dbi` (present and not past its TTL).
+fn key_exists(ctx: &Ctx, dbi: usize, key: &[u8]) -> bool {
+    ctx.ks.dbs[dbi].map.get(key).is_some_and(|e| e.expire_at == 0 || e.expire_at > ctx.now)
+}
+
+/// For keyspace notifications: the declared keys a write may change, with whether each exists
+/// now; for a read, publishes `keymiss` for the keys it will not find.
+fn key_presence(ctx: &Ctx, spec: &CommandSpec, args: &[Bytes], flags: u32) -> Vec<(usize, bool)> {
+    let dbi = ctx.session.db;
+    if spec.has(flags::WRITE) {
+        let only_first = spec.has(flags::WRITES_FIRST_KEY);
+        let positions = spec.key_indexes(args.len()).take(if only_first { 1 } else { usize::MAX });
+        return notify::written_keys(spec.name, args, positions).into_iter().map(|p| (p, key_exists(ctx, dbi, &args[p]))).collect();
+    }
+    if flags & notify::KEY_MISS != 0 && spec.has(flags::READONLY) {
+        for p in spec.key_indexes(args.len()) {
+            if !key_exists(ctx, dbi, &args[p]) {
+                notify::publish(ctx.shared, flags, notify::KEY_MISS, "keymiss", dbi, &args[p]);
+            }
+        }
+    }
+    Vec::new()
 }
 
 fn flag_transaction(ctx: &mut Ctx) {

@@ -16,6 +16,7 @@ pub mod expire;
 pub mod functions;
 pub mod glob;
 pub mod keyspace;
+pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod reply;

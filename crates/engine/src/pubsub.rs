@@ -1,11 +1,12 @@
-//! Pub/sub: the hub that maps channels and patterns to subscribers' bounded queues.
+//! Pub/sub: the hub that maps channels and patterns to subscribers' bounded queues, and feeds
+//! `MONITOR` clients the same way.
 //!
 //! Publishing never waits: each subscriber has a bounded queue, and a subscriber whose queue is
 //! full is evicted (unsubscribed everywhere and flagged, so its face closes the connection), as
 //! Redis does with `client-output-buffer-limit pubsub`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,6 +29,8 @@ pub struct PubMessage {
     pub payload: Bytes,
     /// True for `SPUBLISH` (delivered as `smessage`).
     pub shard: bool,
+    /// True for a `MONITOR` line (the payload; no channel).
+    pub monitor: bool,
 }
 
 /// One subscriber's delivery end, as the hub holds it.
@@ -51,6 +54,8 @@ pub struct Subscriptions {
     pub inbox: Option<mpsc::Receiver<PubMessage>>,
     /// Set when the hub evicted this subscriber for being too slow.
     pub evicted: Arc<AtomicBool>,
+    /// The client ran `MONITOR`.
+    pub monitoring: bool,
 }
 
 impl Subscriptions {
@@ -83,12 +88,15 @@ struct HubInner {
     channels: HashMap<Bytes, HashMap<u64, Outbox>>,
     patterns: HashMap<Bytes, HashMap<u64, Outbox>>,
     shard_channels: HashMap<Bytes, HashMap<u64, Outbox>>,
+    monitors: HashMap<u64, Outbox>,
 }
 
 /// The pub/sub hub (one per server).
 #[derive(Default)]
 pub struct Hub {
     inner: Mutex<HubInner>,
+    /// Number of MONITOR clients (checked on every command without the lock).
+    monitor_count: AtomicUsize,
 }
 
 /// Which kind of subscription.
@@ -153,9 +161,46 @@ impl Hub {
         true
     }
 
+    /// Makes client `id` a MONITOR client.
+    pub fn monitor(&self, id: u64, subs: &mut Subscriptions) {
+        if subs.monitoring {
+            return;
+        }
+        subs.monitoring = true;
+        let outbox = subs.outbox();
+        let mut h = self.inner.lock();
+        h.monitors.insert(id, outbox);
+        self.monitor_count.store(h.monitors.len(), Ordering::Relaxed);
+    }
+
+    /// True if any client runs MONITOR.
+    pub fn has_monitors(&self) -> bool {
+        self.monitor_count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Sends one MONITOR line (see [`monitor_line`]) to every MONITOR client.
+    pub fn feed_monitors(&self, line: Bytes) {
+        let mut h = self.inner.lock();
+        let mut evict = Vec::new();
+        for (id, outbox) in &h.monitors {
+            let m = PubMessage { pattern: None, channel: Bytes::new(), payload: line.clone(), shard: false, monitor: true };
+            if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(m) {
+                evict.push(*id);
+            }
+        }
+        for id in evict {
+            evict_locked(&mut h, id);
+        }
+        self.monitor_count.store(h.monitors.len(), Ordering::Relaxed);
+    }
+
     /// Drops every subscription of client `id` (disconnect, RESET).
     pub fn unsubscribe_all(&self, id: u64, subs: &mut Subscriptions) {
         let mut h = self.inner.lock();
+        if std::mem::take(&mut subs.monitoring) {
+            h.monitors.remove(&id);
+            self.monitor_count.store(h.monitors.len(), Ordering::Relaxed);
+        }
         for c in subs.channels.drain() {
             remove_from(&mut h.channels, &c, id);
         }
@@ -180,7 +225,7 @@ impl Hub {
         let direct = if shard { &h.shard_channels } else { &h.channels };
         if let Some(subs) = direct.get(channel) {
             for (id, outbox) in subs {
-                send(outbox, *id, PubMessage { pattern: None, channel: channel.clone(), payload: payload.clone(), shard });
+                send(outbox, *id, PubMessage { pattern: None, channel: channel.clone(), payload: payload.clone(), shard, monitor: false });
             }
         }
         if !shard {
@@ -190,7 +235,13 @@ impl Hub {
                         send(
                             outbox,
                             *id,
-                            PubMessage { pattern: Some(pattern.clone()), channel: channel.clone(), payload: payload.clone(), shard },
+                            PubMessage {
+                                pattern: Some(pattern.clone()),
+                                channel: channel.clone(),
+                                payload: payload.clone(),
+                                shard,
+                                monitor: false,
+                            },
                         );
                     }
                 }
@@ -224,6 +275,9 @@ impl Hub {
 
 /// Removes a too-slow subscriber everywhere and flags it so its face disconnects it.
 fn evict_locked(h: &mut HubInner, id: u64) {
+    if let Some(o) = h.monitors.remove(&id) {
+        o.evicted.store(true, Ordering::Release);
+    }
     for map in [&mut h.channels, &mut h.patterns, &mut h.shard_channels] {
         let mut flagged = None;
         map.retain(|_, subs| {
@@ -239,8 +293,56 @@ fn evict_locked(h: &mut HubInner, id: u64) {
     tracing::warn!(client = id, limit = QUEUE_LIMIT, "pub/sub subscriber too slow: disconnected (queue limit reached)");
 }
 
+/// A MONITOR line as Redis writes it: `<unix s>.<us> [<db> <addr>] "CMD" "arg" ...`, arguments
+/// quoted and escaped like `sdscatrepr`; `origin` is the client address or `lua`.
+pub fn monitor_line(db: usize, origin: &str, name: &str, args: &[Bytes]) -> Bytes {
+    use std::fmt::Write as _;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let origin = if origin.is_empty() { "0.0.0.0:0" } else { origin };
+    let mut s = String::with_capacity(48 + args.iter().map(|a| a.len() + 3).sum::<usize>());
+    let _ = write!(s, "{}.{:06} [{db} {origin}]", now.as_secs(), now.subsec_micros());
+    // AUTH and HELLO carry secrets: Redis shows them redacted.
+    let redact = matches!(name, "auth" | "hello" | "migrate");
+    for (i, a) in args.iter().enumerate() {
+        s.push_str(" \"");
+        if redact && i > 0 {
+            s.push_str("(redacted)");
+        } else {
+            for &c in a.iter() {
+                match c {
+                    b'\\' => s.push_str("\\\\"),
+                    b'"' => s.push_str("\\\""),
+                    b'\n' => s.push_str("\\n"),
+                    b'\r' => s.push_str("\\r"),
+                    b'\t' => s.push_str("\\t"),
+                    7 => s.push_str("\\a"),
+                    8 => s.push_str("\\b"),
+                    0x20..=0x7e => s.push(c as char),
+                    _ => {
+                        let _ = write!(s, "\\x{c:02x}");
+                    }
+                }
+            }
+        }
+        s.push('"');
+    }
+    Bytes::from(s)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn monitor_lines_quote_like_redis() {
+        let args: Vec<Bytes> = vec![Bytes::from("SET"), Bytes::from("k\"1"), Bytes::from(&b"a\nb\x01"[..])];
+        let line = monitor_line(3, "127.0.0.1:5000", "set", &args);
+        let text = std::str::from_utf8(&line).unwrap();
+        let (ts, rest) = text.split_once(' ').unwrap();
+        assert!(ts.contains('.') && ts.len() > 11, "{ts}");
+        assert_eq!(rest, r#"[3 127.0.0.1:5000] "SET" "k\"1" "a\nb\x01""#);
+        let auth = monitor_line(0, "", "auth", &[Bytes::from("AUTH"), Bytes::from("secret")]);
+        assert!(std::str::from_utf8(&auth).unwrap().ends_with(r#"[0 0.0.0.0:0] "AUTH" "(redacted)""#));
+    }
+
     use super::*;
 
     #[test]

@@ -61,6 +61,8 @@ pub struct Session {
     pub last_cmd: &'static str,
     /// Pub/sub subscriptions.
     pub subs: crate::pubsub::Subscriptions,
+    /// Peer address (`MONITOR` lines).
+    pub addr: String,
 }
 
 impl Session {
@@ -79,6 +81,7 @@ impl Session {
             dirty_seen: 0,
             last_cmd: "NULL",
             subs: Default::default(),
+            addr: String::new(),
         }
     }
 }

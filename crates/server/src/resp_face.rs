@@ -142,6 +142,10 @@ impl Conn<'_> {
 
     /// Renders one pub/sub message as a push.
     fn deliver(&mut self, m: PubMessage, session: &stashd_engine::Session) {
+        if m.monitor {
+            render::resp(&mut self.wbuf, &Reply::Status(m.payload), session.protocol);
+            return;
+        }
         let bulk = |b: &[u8]| Reply::Bulk(Bytes::copy_from_slice(b));
         let items = match (&m.pattern, m.shard) {
             (Some(p), _) => vec![bulk(b"pmessage"), Reply::Bulk(p.clone()), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],

@@ -136,7 +136,14 @@ fn route(
             let session = std::mem::replace(session, st.engine.open_session(Face::Rest, "", ""));
             Ok(crate::sse::subscribe(&st.engine, session, kind, names))
         }
-        ["monitor", ..] => Err(HttpError::bad("ERR MONITOR is not supported by this stashd version")),
+        ["monitor"] => {
+            if session.access != stashd_engine::session::Access::Full {
+                return Err(HttpError(StatusCode::FORBIDDEN, "NOPERM this user has no permissions to run the 'monitor' command".into()));
+            }
+            let session = std::mem::replace(session, st.engine.open_session(Face::Rest, "", ""));
+            Ok(crate::sse::monitor(&st.engine, session))
+        }
+        ["monitor", ..] => Err(HttpError::bad("ERR wrong number of arguments for 'monitor' command")),
         [cmd, rest @ ..] => {
             let mut args = Vec::with_capacity(rest.len() + 2);
             args.push(decode_segment(cmd));

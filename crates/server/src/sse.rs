@@ -1,7 +1,8 @@
 //! Pub/sub over HTTP as Server-Sent Events: `POST /subscribe/<channel>...` and
 //! `POST /psubscribe/<pattern>...`, in the line format the Upstash SDKs parse:
 //! `data: subscribe,<channel>,<count>`, `data: message,<channel>,<payload>`,
-//! `data: pmessage,<pattern>,<channel>,<payload>`, with `: ping` comment heartbeats.
+//! `data: pmessage,<pattern>,<channel>,<payload>`, with `: ping` comment heartbeats; and
+//! `POST /monitor`: `data: "OK"`, then one `data: <MONITOR line>` per command the server runs.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -41,31 +42,52 @@ fn message_event(m: &PubMessage) -> Bytes {
     }
 }
 
+/// Turns a REST session into a MONITOR client and returns the event-stream response.
+pub fn monitor(engine: &Engine, mut session: Session) -> Response {
+    engine.shared.pubsub.monitor(session.id, &mut session.subs);
+    let Some(inbox) = session.subs.inbox.take() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "monitor queue missing").into_response();
+    };
+    stream(engine, session, vec![event(&[b"\"OK\""])], inbox, |m| event(&[&m.payload]))
+}
+
 /// Subscribes a REST session to `names` and returns the event-stream response.
 pub fn subscribe(engine: &Engine, mut session: Session, kind: Kind, names: Vec<Bytes>) -> Response {
     let word: &[u8] = if kind == Kind::Pattern { b"psubscribe" } else { b"subscribe" };
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(STREAM_BUFFER);
     let mut confirmations = Vec::with_capacity(names.len());
     for name in &names {
         engine.shared.pubsub.subscribe(session.id, &mut session.subs, kind, name);
         let count = session.subs.count().to_string();
         confirmations.push(event(&[word, name, count.as_bytes()]));
     }
-    let Some(mut inbox) = session.subs.inbox.take() else {
+    let Some(inbox) = session.subs.inbox.take() else {
         let body = br#"{"error":"ERR no channel given: use /subscribe/<channel>"}"#.to_vec();
         return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     };
+    stream(engine, session, confirmations, inbox, message_event)
+}
+
+/// Streams `first`, then each message of `inbox` rendered by `render`, with heartbeats, until
+/// the client goes away or the hub evicts it; then closes the session.
+fn stream(
+    engine: &Engine,
+    mut session: Session,
+    first: Vec<Bytes>,
+    mut inbox: mpsc::Receiver<PubMessage>,
+    render: fn(&PubMessage) -> Bytes,
+) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(STREAM_BUFFER);
     let engine = engine.clone();
     tokio::spawn(async move {
         let evicted = session.subs.evicted.clone();
         let mut ok = true;
-        for c in confirmations {
+        for c in first {
             ok &= tx.send(Ok(c)).await.is_ok();
         }
         while ok {
             tokio::select! {
                 m = inbox.recv() => match m {
-                    Some(m) => ok = tx.send(Ok(message_event(&m))).await.is_ok(),
+                    Some(m) => ok = tx.send(Ok(render(&m))).await.is_ok(),
                     None => ok = false,
                 },
                 _ = tokio::time::sleep(HEARTBEAT) => ok = tx.send(Ok(Bytes::from_static(b": ping\n\n"))).await.is_ok(),
@@ -93,8 +115,13 @@ mod tests {
     #[test]
     fn event_lines_match_the_sdk_format() {
         assert_eq!(&event(&[b"subscribe", b"ch", b"1"])[..], b"data: subscribe,ch,1\n\n");
-        let m =
-            PubMessage { pattern: Some(Bytes::from("c*")), channel: Bytes::from("ch"), payload: Bytes::from("{\"a\":1}"), shard: false };
+        let m = PubMessage {
+            pattern: Some(Bytes::from("c*")),
+            channel: Bytes::from("ch"),
+            payload: Bytes::from("{\"a\":1}"),
+            shard: false,
+            monitor: false,
+        };
         assert_eq!(&message_event(&m)[..], b"data: pmessage,c*,ch,{\"a\":1}\n\n");
     }
 }

@@ -39,7 +39,20 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("wait", 3, NOSCRIPT, 0, 0, 0, wait, "connection"),
     cmd!("bgrewriteaof", 1, ADMIN | NOSCRIPT, 0, 0, 0, bgrewriteaof, "dangerous"),
     cmd!("lastsave", 1, FAST | RANDOM, 0, 0, 0, lastsave, "fast"),
+    cmd!("monitor", 1, ADMIN | NOSCRIPT | OK_LOADING, 0, 0, 0, monitor, "dangerous"),
 ];
+
+/// `MONITOR`: from now on the connection receives a line for every command the server runs.
+fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    if ctx.session.face != Face::Resp {
+        return Err(CmdError::err("MONITOR needs a connection: over HTTP use POST /monitor (Server-Sent Events)"));
+    }
+    if ctx.session.multi.is_some() {
+        return Err(CmdError::err("MONITOR isn't allowed for DENY BLOCKING client"));
+    }
+    ctx.shared.pubsub.monitor(ctx.session.id, &mut ctx.session.subs);
+    Ok(Reply::Ok)
+}
 
 fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.session.subs.active() && ctx.session.protocol == Protocol::Resp2 {
@@ -542,6 +555,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if let Some(aof) = ctx.shared.aof() {
                 aof.set_policy(cfg.appendfsync);
             }
+            ctx.shared.notify_flags.store(cfg.notify_keyspace_events, std::sync::atomic::Ordering::Relaxed);
             *ctx.shared.config.write() = cfg;
             Ok(Reply::Ok)
         }
