@@ -25,6 +25,8 @@ pub struct BlockRequest {
     pub keys: Vec<Bytes>,
     /// Timeout in milliseconds; 0 waits forever.
     pub timeout_ms: u64,
+    /// The command to retry instead of the one received (XREAD's `$` resolved to an id).
+    pub rerun: Option<Vec<Bytes>>,
 }
 
 /// Everything a command handler works with.
@@ -257,7 +259,12 @@ impl<'a> Ctx<'a> {
     /// Asks the face to park the client until one of `keys` changes or the timeout passes.
     /// The handler returns the reply to send if it times out.
     pub fn block_on(&mut self, keys: Vec<Bytes>, timeout_ms: u64) {
-        self.block = Some(BlockRequest { keys, timeout_ms });
+        self.block = Some(BlockRequest { keys, timeout_ms, rerun: None });
+    }
+
+    /// [`Ctx::block_on`], retrying `rerun` instead of the command received.
+    pub fn block_on_rerun(&mut self, keys: Vec<Bytes>, timeout_ms: u64, rerun: Vec<Bytes>) {
+        self.block = Some(BlockRequest { keys, timeout_ms, rerun: Some(rerun) });
     }
 
     typed_access!(get_str, get_str_mut, str_or_create, Str, CompactBytes, CompactBytes::new());
@@ -265,4 +272,5 @@ impl<'a> Ctx<'a> {
     typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default(), boxed);
     typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default(), boxed);
     typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new(), boxed);
+    typed_access!(get_stream, get_stream_mut, stream_or_create, Stream, crate::stream::Stream, crate::stream::Stream::default(), boxed);
 }

@@ -380,6 +380,7 @@ impl Engine {
                     for k in block.keys {
                         ks.blocked.entry((session.db, k)).or_default().push(notify.clone());
                     }
+                    let args = block.rerun.unwrap_or(args);
                     return Outcome::Blocked { args, notify, timeout_ms: block.timeout_ms, timeout_reply };
                 }
             }

@@ -24,6 +24,7 @@ pub mod scripting;
 pub mod scripting_convert;
 pub mod scripting_libs;
 pub mod session;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

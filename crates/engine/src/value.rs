@@ -30,6 +30,8 @@ pub enum Value {
     Set(Arc<Set<Bytes>>),
     /// Sorted set.
     ZSet(Arc<ZSet>),
+    /// Stream.
+    Stream(Arc<crate::stream::Stream>),
 }
 
 impl Value {
@@ -41,6 +43,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -88,6 +91,7 @@ impl Value {
                     "skiplist"
                 }
             }
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -99,6 +103,7 @@ impl Value {
             Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.iter().map(|(m, _)| m.len() * 2 + 64).sum(),
+            Value::Stream(s) => s.approx_size(),
         }
     }
 }

@@ -1,0 +1,453 @@
+//! Stream commands (Redis `t_stream.c`): XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XSETID
+//! and XREAD (blocking over RESP). Consumer groups are not offered yet.
+//!
+//! Ids the server chooses (`*`, `<ms>-*`) are logged as the explicit id, so replaying the log
+//! gives the same stream; `~` trimming is exact, which keeps replay deterministic too.
+
+use bytes::Bytes;
+use stashd_resp::Protocol;
+
+use crate::args::{self, int, is, lit};
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::CommandSpec;
+use crate::error::{CmdError, CmdResult};
+use crate::stream::{parse_id, Stream, StreamId, Trim};
+use crate::{Ctx, Reply};
+
+/// Stream command rows.
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd!("xadd", -5, WRITE | DENYOOM | FAST, 1, 1, 1, xadd, "stream"),
+    cmd!("xrange", -4, READONLY, 1, 1, 1, xrange, "stream"),
+    cmd!("xrevrange", -4, READONLY, 1, 1, 1, xrevrange, "stream"),
+    cmd!("xlen", 2, READONLY | FAST, 1, 1, 1, xlen, "stream"),
+    cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, xdel, "stream"),
+    cmd!("xtrim", -4, WRITE, 1, 1, 1, xtrim, "stream"),
+    cmd!("xsetid", -3, WRITE | DENYOOM | FAST, 1, 1, 1, xsetid, "stream"),
+    cmd!("xread", -4, READONLY | BLOCKING, 0, 0, 0, xread, "stream"),
+];
+
+fn invalid_id() -> CmdError {
+    CmdError::err("Invalid stream ID specified as stream command argument")
+}
+
+/// A complete id: `<ms>-<seq>`, or `<ms>` with `missing_seq` as the sequence.
+fn strict_id(arg: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
+    let spec = parse_id(arg, false).ok_or_else(invalid_id)?;
+    Ok(StreamId::new(spec.ms, spec.seq.unwrap_or(missing_seq)))
+}
+
+/// `MAXLEN|MINID [=|~] threshold [LIMIT count]` starting at `a[i]`; returns the trim, the limit
+/// and the index after the clause, or `None` if `a[i]` does not start one.
+fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
+    let maxlen = is(&a[i], "MAXLEN");
+    if !maxlen && !is(&a[i], "MINID") {
+        return Ok(None);
+    }
+    let mut j = i + 1;
+    let mut approx = false;
+    if a.get(j).is_some_and(|t| &t[..] == b"~" || &t[..] == b"=") {
+        approx = &a[j][..] == b"~";
+        j += 1;
+    }
+    let threshold = a.get(j).ok_or(CmdError::Syntax)?;
+    let trim = if maxlen {
+        let n = int(threshold)?;
+        if n < 0 {
+            return Err(CmdError::err("The MAXLEN argument must be >= 0."));
+        }
+        Trim::MaxLen(n as u64)
+    } else {
+        Trim::MinId(strict_id(threshold, 0)?)
+    };
+    j += 1;
+    let mut limit = 0;
+    if a.get(j).is_some_and(|t| is(t, "LIMIT")) {
+        let n = int(a.get(j + 1).ok_or(CmdError::Syntax)?)?;
+        if n < 0 {
+            return Err(CmdError::err("The LIMIT argument must be >= 0."));
+        }
+        if !approx {
+            return Err(CmdError::err("syntax error, LIMIT cannot be used without the special ~ option"));
+        }
+        limit = n as u64;
+        j += 2;
+    }
+    Ok(Some((trim, limit, j)))
+}
+
+/// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] <*|id> field value ...`
+fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut i = 2;
+    let mut nomkstream = false;
+    let mut trim = None;
+    loop {
+        let arg = a.get(i).ok_or_else(|| CmdError::WrongArgs("xadd".into()))?;
+        if is(arg, "NOMKSTREAM") {
+            nomkstream = true;
+            i += 1;
+        } else if let Some((t, limit, next)) = parse_trim(a, i)? {
+            trim = Some((t, limit));
+            i = next;
+        } else {
+            break;
+        }
+    }
+    let id_pos = i;
+    let fields = &a[id_pos + 1..];
+    if fields.is_empty() || !fields.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArgs("xadd".into()));
+    }
+    let wanted = if &a[id_pos][..] == b"*" { None } else { Some(parse_id(&a[id_pos], true).ok_or_else(invalid_id)?) };
+    if let Some(w) = wanted {
+        if !w.seq_auto && w.ms == 0 && w.seq.unwrap_or(0) == 0 {
+            return Err(CmdError::err("The ID specified in XADD must be greater than 0-0"));
+        }
+    }
+    if nomkstream && ctx.get_stream(&a[1])?.is_none() {
+        return Ok(Reply::Nil);
+    }
+    let now = ctx.now;
+    let s = ctx.stream_or_create(&a[1])?;
+    let too_small = || CmdError::err("The ID specified in XADD is equal or smaller than the target stream top item");
+    let id = match wanted {
+        None => {
+            if s.last_id == StreamId::MAX {
+                return Err(CmdError::err("The stream has exhausted the last possible ID, unable to add more items"));
+            }
+            s.next_id(now, false).ok_or_else(too_small)?
+        }
+        Some(w) if w.seq_auto => s.next_id(w.ms, true).ok_or_else(too_small)?,
+        Some(w) => {
+            let id = StreamId::new(w.ms, w.seq.unwrap_or(0));
+            if id <= s.last_id {
+                return Err(too_small());
+            }
+            id
+        }
+    };
+    s.add(id, fields.to_vec());
+    if let Some((t, limit)) = trim {
+        s.trim(t, limit);
+    }
+    ctx.dirty(1);
+    let mut logged = a.to_vec();
+    logged[id_pos] = id.to_bytes();
+    ctx.propagate(logged);
+    Ok(Reply::Bulk(id.to_bytes()))
+}
+
+/// One entry as Redis replies it: `[id, [field, value, ...]]`.
+fn entry_reply(id: StreamId, fields: &[Bytes]) -> Reply {
+    Reply::Array(vec![Reply::Bulk(id.to_bytes()), Reply::Array(fields.iter().cloned().map(Reply::Bulk).collect())])
+}
+
+/// A range bound: `-`, `+`, `<ms>[-<seq>]`, or `(<id>` (exclusive).
+fn range_bound(arg: &[u8], start: bool) -> CmdResult<StreamId> {
+    match arg {
+        b"-" => return Ok(StreamId::MIN),
+        b"+" => return Ok(StreamId::MAX),
+        _ => {}
+    }
+    let missing_seq = if start { 0 } else { u64::MAX };
+    match arg.strip_prefix(b"(") {
+        Some(rest) => {
+            let id = strict_id(rest, missing_seq)?;
+            let stepped = if start { id.next() } else { id.prev() };
+            stepped.ok_or_else(|| CmdError::err(format!("invalid {} ID for the interval", if start { "start" } else { "end" })))
+        }
+        None => strict_id(arg, missing_seq),
+    }
+}
+
+fn range_generic(ctx: &mut Ctx, a: &[Bytes], rev: bool) -> CmdResult {
+    let (start_arg, end_arg) = if rev { (&a[3], &a[2]) } else { (&a[2], &a[3]) };
+    let start = range_bound(start_arg, true)?;
+    let end = range_bound(end_arg, false)?;
+    let mut count: Option<i64> = None;
+    let mut i = 4;
+    while i < a.len() {
+        if is(&a[i], "COUNT") && i + 1 < a.len() {
+            count = Some(int(&a[i + 1])?.max(0));
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let Some(s) = ctx.get_stream(&a[1])? else { return Ok(Reply::Array(Vec::new())) };
+    if count == Some(0) {
+        return Ok(Reply::NilArray);
+    }
+    let entries = s.range(start, end, count.map(|c| c as usize), rev);
+    Ok(Reply::Array(entries.into_iter().map(|(id, f)| entry_reply(id, f)).collect()))
+}
+
+fn xrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    range_generic(ctx, a, false)
+}
+
+fn xrevrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    range_generic(ctx, a, true)
+}
+
+fn xlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(ctx.get_stream(&a[1])?.map_or(0, |s| s.len() as i64)))
+}
+
+fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let ids = a[2..].iter().map(|x| strict_id(x, 0)).collect::<CmdResult<Vec<_>>>()?;
+    let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
+    let n = ids.into_iter().filter(|id| s.delete(*id)).count();
+    if n > 0 {
+        ctx.dirty(n as u64);
+    }
+    Ok(Reply::Int(n as i64))
+}
+
+fn xtrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (trim, limit, next) = parse_trim(a, 2)?.ok_or(CmdError::Syntax)?;
+    if next != a.len() {
+        return Err(CmdError::Syntax);
+    }
+    let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
+    let n = s.trim(trim, limit);
+    if n > 0 {
+        ctx.dirty(n);
+    }
+    Ok(Reply::Int(n as i64))
+}
+
+/// `XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]`.
+fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let id = strict_id(&a[2], 0)?;
+    let (mut added, mut max_deleted) = (None, None);
+    let mut i = 3;
+    while i < a.len() {
+        match a.get(i + 1) {
+            Some(v) if is(&a[i], "ENTRIESADDED") => {
+                let n = int(v)?;
+                if n < 0 {
+                    return Err(CmdError::err("entries_added must be positive"));
+                }
+                added = Some(n as u64);
+            }
+            Some(v) if is(&a[i], "MAXDELETEDID") => max_deleted = Some(strict_id(v, 0)?),
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 2;
+    }
+    if max_deleted.is_some_and(|m| id < m) {
+        return Err(CmdError::err("The ID specified in XSETID is smaller than the provided max_deleted_entry_id"));
+    }
+    let Some(s) = ctx.get_stream_mut(&a[1])? else { return Err(CmdError::NoSuchKey) };
+    if added.is_some_and(|n| n < s.len() as u64) {
+        return Err(CmdError::err("The entries_added specified in XSETID is smaller than the target stream length"));
+    }
+    if s.entries.last_key_value().is_some_and(|(top, _)| id < *top) {
+        return Err(CmdError::err("The ID specified in XSETID is smaller than the target stream top item"));
+    }
+    s.last_id = id;
+    if let Some(n) = added {
+        s.entries_added = n;
+    }
+    if let Some(m) = max_deleted {
+        s.max_deleted_id = m;
+    }
+    ctx.dirty(1);
+    Ok(Reply::Ok)
+}
+
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ...`.
+fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut count = 0usize;
+    let mut block: Option<u64> = None;
+    let mut i = 1;
+    let streams_at = loop {
+        let arg = a.get(i).ok_or(CmdError::Syntax)?;
+        if is(arg, "STREAMS") {
+            break i + 1;
+        }
+        let value = a.get(i + 1).ok_or(CmdError::Syntax)?;
+        if is(arg, "COUNT") {
+            count = int(value)?.max(0) as usize;
+        } else if is(arg, "BLOCK") {
+            let ms = int(value).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::NegativeTimeout);
+            }
+            block = Some(ms as u64);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    };
+    let rest = &a[streams_at..];
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
+        return Err(CmdError::err("Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."));
+    }
+    let (keys, id_args) = rest.split_at(rest.len() / 2);
+    // Resolve every id first (`$` = the stream's last id now), so errors change nothing.
+    let mut after = Vec::with_capacity(keys.len());
+    for (key, arg) in keys.iter().zip(id_args) {
+        let stream = ctx.get_stream(key)?;
+        let id = match &arg[..] {
+            b"$" => stream.map_or(StreamId::MIN, |s| s.last_id),
+            b"+" => match stream.and_then(|s| s.entries.last_key_value()) {
+                Some((top, _)) => top.prev().unwrap_or(StreamId::MIN),
+                None => stream.map_or(StreamId::MIN, |s| s.last_id),
+            },
+            b">" => {
+                return Err(CmdError::err(
+                    "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+                ))
+            }
+            _ => strict_id(arg, 0)?,
+        };
+        after.push(id);
+    }
+    let limit = if count == 0 { None } else { Some(count) };
+    let mut found: Vec<(Bytes, Reply)> = Vec::new();
+    for (key, id) in keys.iter().zip(&after) {
+        let Some(s) = ctx.get_stream(key)? else { continue };
+        let Some(start) = id.next() else { continue };
+        let entries = s.range(start, StreamId::MAX, limit, false);
+        if !entries.is_empty() {
+            found.push((key.clone(), Reply::Array(entries.into_iter().map(|(id, f)| entry_reply(id, f)).collect())));
+        }
+    }
+    if found.is_empty() {
+        if let Some(timeout) = block {
+            // Wait for new entries after the ids resolved now (`$` must not move on retries).
+            let mut rerun = vec![lit("XREAD")];
+            if count > 0 {
+                rerun.extend([lit("COUNT"), args::int_bytes(count as i64)]);
+            }
+            rerun.extend([lit("BLOCK"), args::int_bytes(timeout as i64), lit("STREAMS")]);
+            rerun.extend(keys.iter().cloned());
+            rerun.extend(after.iter().map(|id| id.to_bytes()));
+            ctx.block_on_rerun(keys.to_vec(), timeout, rerun);
+        }
+        return Ok(Reply::NilArray);
+    }
+    Ok(match ctx.session.protocol {
+        Protocol::Resp3 => Reply::Map(found.into_iter().map(|(k, v)| (Reply::Bulk(k), v)).collect()),
+        Protocol::Resp2 => Reply::Array(found.into_iter().map(|(k, v)| Reply::Array(vec![Reply::Bulk(k), v])).collect()),
+    })
+}
+
+/// Rebuild commands for a stream in a log rewrite: its entries as XADDs with explicit ids, then
+/// XSETID for the metadata (an empty stream is created by an XADD trimmed to nothing).
+pub fn rewrite_commands(key: &Bytes, s: &Stream) -> Vec<Vec<Bytes>> {
+    let mut out = Vec::with_capacity(s.len() + 1);
+    if s.is_empty() {
+        let id = if s.last_id == StreamId::MIN { StreamId::new(0, 1) } else { s.last_id };
+        out.push(vec![lit("XADD"), key.clone(), lit("MAXLEN"), lit("0"), id.to_bytes(), lit("x"), lit("y")]);
+    }
+    for (id, fields) in &s.entries {
+        let mut cmd = Vec::with_capacity(3 + fields.len());
+        cmd.extend([lit("XADD"), key.clone(), id.to_bytes()]);
+        cmd.extend(fields.iter().cloned());
+        out.push(cmd);
+    }
+    out.push(vec![
+        lit("XSETID"),
+        key.clone(),
+        s.last_id.to_bytes(),
+        lit("ENTRIESADDED"),
+        args::int_bytes(s.entries_added as i64),
+        lit("MAXDELETEDID"),
+        s.max_deleted_id.to_bytes(),
+    ]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{arr, b, T};
+    use crate::Reply;
+
+    fn entry(id: &str, fields: &[&str]) -> Reply {
+        Reply::Array(vec![b(id), arr(fields)])
+    }
+
+    #[test]
+    fn xadd_ids_trim_and_ranges() {
+        let mut t = T::new();
+        assert_eq!(t.ok(&["XADD", "s", "1-1", "a", "1"]), b("1-1"));
+        assert_eq!(t.ok(&["XADD", "s", "1-*", "b", "2"]), b("1-2"));
+        assert_eq!(t.ok(&["XADD", "s", "5", "c", "3"]), b("5-0"));
+        for (cmd, e) in [
+            (&["XADD", "s", "5-0", "d", "4"][..], "ERR The ID specified in XADD is equal or smaller than the target stream top item"),
+            (&["XADD", "s", "4-*", "d", "4"], "ERR The ID specified in XADD is equal or smaller than the target stream top item"),
+            (&["XADD", "s", "0-0", "d", "4"], "ERR The ID specified in XADD must be greater than 0-0"),
+            (&["XADD", "s", "1-x", "d", "4"], "ERR Invalid stream ID specified as stream command argument"),
+            (&["XADD", "s", "*", "d"], "ERR wrong number of arguments for 'xadd' command"),
+            (&["XADD", "s", "MAXLEN", "-1", "*", "d", "4"], "ERR The MAXLEN argument must be >= 0."),
+            (
+                &["XADD", "s", "MAXLEN", "2", "LIMIT", "1", "*", "d", "4"],
+                "ERR syntax error, LIMIT cannot be used without the special ~ option",
+            ),
+            (&["XRANGE", "s", "(-", "+"], "ERR Invalid stream ID specified as stream command argument"),
+            (&["XRANGE", "s", "-", "+", "LIMIT", "1"], "ERR syntax error"),
+        ] {
+            assert_eq!(t.err(cmd), e, "{cmd:?}");
+        }
+        assert_eq!(t.ok(&["XLEN", "s"]), Reply::Int(3));
+        assert_eq!(t.ok(&["XRANGE", "s", "(1-1", "+", "COUNT", "1"]), Reply::Array(vec![entry("1-2", &["b", "2"])]));
+        assert_eq!(t.ok(&["XRANGE", "s", "1", "1"]), Reply::Array(vec![entry("1-1", &["a", "1"]), entry("1-2", &["b", "2"])]));
+        assert_eq!(t.ok(&["XREVRANGE", "s", "+", "-", "COUNT", "1"]), Reply::Array(vec![entry("5-0", &["c", "3"])]));
+        assert_eq!(t.ok(&["XRANGE", "s", "-", "+", "COUNT", "0"]), Reply::NilArray);
+        assert_eq!(t.ok(&["XADD", "s", "MAXLEN", "=", "2", "9-0", "e", "5"]), b("9-0"));
+        assert_eq!(t.ok(&["XLEN", "s"]), Reply::Int(2));
+        assert_eq!(t.ok(&["XDEL", "s", "5-0", "7-0"]), Reply::Int(1));
+        assert_eq!(t.ok(&["XTRIM", "s", "MINID", "10"]), Reply::Int(1));
+        assert_eq!(t.ok(&["XLEN", "s"]), Reply::Int(0));
+        assert_eq!(t.ok(&["TYPE", "s"]), Reply::status("stream"));
+        assert_eq!(
+            t.err(&["XADD", "s", "9-0", "f", "6"]),
+            "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+        );
+        assert_eq!(t.ok(&["XADD", "nos", "NOMKSTREAM", "*", "f", "6"]), Reply::Nil);
+        assert_eq!(t.ok(&["EXISTS", "nos"]), Reply::Int(0));
+        assert_eq!(t.ok(&["SET", "str", "v"]), Reply::Ok);
+        assert!(t.err(&["XADD", "str", "*", "f", "v"]).starts_with("WRONGTYPE"));
+    }
+
+    #[test]
+    fn generated_ids_are_logged_explicitly() {
+        let mut t = T::new();
+        let (r, fx, _) = t.logged_text(&["XADD", "s", "MAXLEN", "~", "5", "*", "f", "v"]);
+        assert_eq!(r, b("1700000000000-0"));
+        assert_eq!(fx, vec![vec!["XADD", "s", "MAXLEN", "~", "5", "1700000000000-0", "f", "v"]]);
+        let (r, _, _) = t.logged_text(&["XADD", "s", "*", "f", "v"]);
+        assert_eq!(r, b("1700000000000-1"));
+    }
+
+    #[test]
+    fn xread_reads_after_ids_and_resolves_dollar_for_blocking() {
+        let mut t = T::new();
+        t.ok(&["XADD", "a", "1-0", "f", "1"]);
+        t.ok(&["XADD", "a", "2-0", "f", "2"]);
+        let r = t.ok(&["XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"]);
+        assert_eq!(r, Reply::Array(vec![Reply::Array(vec![b("a"), Reply::Array(vec![entry("1-0", &["f", "1"])])])]));
+        assert_eq!(
+            t.ok(&["XREAD", "STREAMS", "a", "+"]),
+            Reply::Array(vec![Reply::Array(vec![b("a"), Reply::Array(vec![entry("2-0", &["f", "2"])])])])
+        );
+        assert_eq!(t.ok(&["XREAD", "STREAMS", "a", "$"]), Reply::NilArray);
+        assert_eq!(
+            t.err(&["XREAD", "STREAMS", "a", "b", "0"]),
+            "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."
+        );
+        let args: Vec<bytes::Bytes> = ["XREAD", "BLOCK", "0", "STREAMS", "a", "$"].iter().map(|s| bytes::Bytes::from(*s)).collect();
+        match t.engine.execute(&mut t.session, args) {
+            crate::Outcome::Blocked { args, .. } => {
+                assert_eq!(
+                    args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>(),
+                    ["XREAD", "BLOCK", "0", "STREAMS", "a", "2-0"]
+                );
+            }
+            other => panic!("expected to block, got {other:?}"),
+        }
+    }
+}
