@@ -4,7 +4,6 @@
 //! Scripts run with the keyspace lock held: atomic, and free to touch keys they did not declare.
 //! While one runs, [`ScriptRun`] tells other clients (BUSY, SCRIPT KILL) what is going on.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -61,6 +60,32 @@ pub struct ScriptRun {
     wrote: AtomicBool,
     kill: AtomicBool,
     resp3: AtomicBool,
+    /// What `redis.call`/`redis.pcall` act on during the current run.
+    target: Mutex<Option<CallTarget>>,
+}
+
+/// The command context of the run in progress, for `redis.call`/`redis.pcall`. Those two are
+/// created once with the VM (creating them per run, scoped, cost a quarter of a short script's
+/// time), so they reach the run's `Ctx` through this pointer, set by [`run_with`] for exactly
+/// the duration of the Lua call and cleared by [`TargetGuard`] when it returns or unwinds.
+struct CallTarget {
+    ctx: std::ptr::NonNull<Ctx<'static>>,
+    no_writes: bool,
+    dirty_before: u64,
+    chunk: &'static str,
+}
+
+// SAFETY: the pointer is dereferenced only by `ScriptRun::call_command`, on the thread that runs
+// the script, while `run_with` (which owns the `&mut Ctx` it was made from) waits in the Lua call.
+unsafe impl Send for CallTarget {}
+
+/// Clears [`ScriptRun::target`] when the Lua call ends, however it ends.
+struct TargetGuard<'a>(&'a ScriptRun);
+
+impl Drop for TargetGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.target.lock() = None;
+    }
 }
 
 impl std::fmt::Debug for ScriptRun {
@@ -70,6 +95,22 @@ impl std::fmt::Debug for ScriptRun {
 }
 
 impl ScriptRun {
+    /// Runs one `redis.call`/`redis.pcall` command of the current run; `None` outside a run
+    /// (library code at FUNCTION LOAD time, or a callback kept past its run).
+    fn call_command(&self, args: MultiValue) -> Option<(Reply, &'static str)> {
+        let mut guard = self.target.lock();
+        let target = guard.as_mut()?;
+        // SAFETY: see `CallTarget`: set from a live `&mut Ctx` that nothing else uses until the
+        // Lua call returns, and cleared before that borrow ends; commands never re-enter Lua,
+        // so this is the only reference made from it at any time.
+        let ctx = unsafe { target.ctx.as_mut() };
+        let reply = redis_command(ctx, args, target.no_writes);
+        if ctx.ks.dirty != target.dirty_before {
+            self.wrote.store(true, Ordering::Relaxed);
+        }
+        Some((reply, target.chunk))
+    }
+
     /// If a script or function has been running for at least `threshold`: the BUSY error to
     /// answer other clients with.
     pub fn busy_error(&self, threshold: Duration) -> Option<CmdError> {
@@ -258,6 +299,29 @@ fn new_vm(run: Arc<ScriptRun>) -> mlua::Result<Lua> {
             Ok(())
         })?,
     )?;
+    // redis.call raises the command's error (marked, with the calling line); redis.pcall
+    // returns it as {err=...}. Both are Rust functions, so a tail call keeps the caller's line.
+    let call_run = run.clone();
+    redis.set(
+        "call",
+        lua.create_function(move |lua, args: MultiValue| match call_run.call_command(args) {
+            None => Err(mlua::Error::RuntimeError("redis.call is only available while a script runs".into())),
+            Some((Reply::Error(e), chunk)) => {
+                let line = lua.inspect_stack(1, |d| d.current_line()).flatten();
+                let at = line.map_or(String::new(), |l| format!("{chunk}:{l}: "));
+                Err(mlua::Error::RuntimeError(format!("{at}{CALL_ERROR_MARK}{e}")))
+            }
+            Some((reply, _)) => convert::reply_to_lua(lua, &reply, call_run.resp3.load(Ordering::Relaxed)),
+        })?,
+    )?;
+    let pcall_run = run.clone();
+    redis.set(
+        "pcall",
+        lua.create_function(move |lua, args: MultiValue| match pcall_run.call_command(args) {
+            None => Err(mlua::Error::RuntimeError("redis.pcall is only available while a script runs".into())),
+            Some((reply, _)) => convert::reply_to_lua(lua, &reply, pcall_run.resp3.load(Ordering::Relaxed)),
+        })?,
+    )?;
     let resp_run = run.clone();
     redis.set(
         "setresp",
@@ -391,55 +455,33 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, target: Target, keys: &[Bytes], a
     };
     let run = sc.run.clone();
     let lua = sc.vm()?;
-    let to_table = |items: &[Bytes]| -> mlua::Result<Table> { lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..]))) };
     let globals = lua.globals();
-    let setup = (|| -> mlua::Result<(Table, Option<(Table, Table)>)> {
+    let setup = (|| -> mlua::Result<Option<(Table, Table)>> {
+        let (keys, argv) = key_arg_tables(lua, keys, argv)?;
         let params = match kind {
-            RunKind::Function => Some((to_table(keys)?, to_table(argv)?)),
+            RunKind::Function => Some((keys, argv)),
             _ => {
-                globals.raw_set("KEYS", to_table(keys)?)?;
-                globals.raw_set("ARGV", to_table(argv)?)?;
+                globals.raw_set("KEYS", keys)?;
+                globals.raw_set("ARGV", argv)?;
                 None
             }
         };
-        Ok((globals.raw_get::<Table>("redis")?, params))
+        Ok(params)
     })();
-    let (redis, params) = setup.map_err(|e| CmdError::err(format!("script setup failed: {}", lua_message(&e))))?;
+    let params = setup.map_err(|e| CmdError::err(format!("script setup failed: {}", lua_message(&e))))?;
     run.begin(kind);
     let dirty_before = ctx.ks.dirty;
-    let cell = RefCell::new(ctx);
-    let exec = |args: MultiValue| {
-        let mut ctx = cell.borrow_mut();
-        let reply = redis_command(&mut ctx, args, no_writes);
-        if ctx.ks.dirty != dirty_before {
-            run.wrote.store(true, Ordering::Relaxed);
-        }
-        reply
-    };
-    let resp3 = || run.resp3.load(Ordering::Relaxed);
-    let outcome = lua.scope(|scope| {
-        // redis.call raises the command's error (marked, with the calling line); redis.pcall
-        // returns it as {err=...}. Both are Rust functions, so a tail call keeps the caller's line.
-        let call_fn = scope.create_function(|lua, args: MultiValue| match exec(args) {
-            Reply::Error(e) => {
-                let line = lua.inspect_stack(1, |d| d.current_line()).flatten();
-                let at = line.map_or(String::new(), |l| format!("{chunk}:{l}: "));
-                Err(mlua::Error::RuntimeError(format!("{at}{CALL_ERROR_MARK}{e}")))
-            }
-            reply => convert::reply_to_lua(lua, &reply, resp3()),
-        })?;
-        let pcall_fn = scope.create_function(|lua, args: MultiValue| convert::reply_to_lua(lua, &exec(args), resp3()))?;
-        redis.raw_set("call", call_fn)?;
-        redis.raw_set("pcall", pcall_fn)?;
+    let target = CallTarget { ctx: std::ptr::NonNull::from(&mut *ctx).cast(), no_writes, dirty_before, chunk };
+    *run.target.lock() = Some(target);
+    let outcome = {
+        let _clear = TargetGuard(&run);
         let value = match params {
-            Some(p) => function.call::<LuaValue>(p)?,
-            None => function.call::<LuaValue>(())?,
+            Some(p) => function.call::<LuaValue>(p),
+            None => function.call::<LuaValue>(()),
         };
-        Ok(convert::lua_to_reply(&value, resp3()))
-    });
-    // redis.call/pcall now point at destroyed scoped callbacks; the next run replaces them.
+        value.map(|v| convert::lua_to_reply(&v, run.resp3.load(Ordering::Relaxed)))
+    };
     run.end();
-    let ctx = cell.into_inner();
     // The script's writes were logged one by one as they happened; EVAL itself is not logged.
     ctx.propagate_none();
     match outcome {
@@ -447,6 +489,17 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, target: Target, keys: &[Bytes], a
         Ok(reply) => Ok(reply),
         Err(e) => Err(script_error(&e, label, chunk)),
     }
+}
+
+/// `KEYS` and `ARGV` as two new Lua tables of strings. Valid UTF-8 (the usual case) goes
+/// through mlua's `&str` path, which pushes the bytes straight onto the Lua stack; other bytes
+/// take the generic path (a registry round trip per string).
+fn key_arg_tables(lua: &Lua, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<(Table, Table)> {
+    let table = |items: &[Bytes]| match items.iter().map(|b| std::str::from_utf8(b)).collect::<Result<Vec<&str>, _>>() {
+        Ok(texts) => lua.create_sequence_from(texts),
+        Err(_) => lua.create_sequence_from(items.iter().map(|b| mlua::BString::from(&b[..]))),
+    };
+    Ok((table(keys)?, table(argv)?))
 }
 
 /// Runs one `redis.call`/`redis.pcall` command; errors come back as error replies.
