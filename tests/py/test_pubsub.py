@@ -171,6 +171,20 @@ def test_keyspace_notifications_for_writes_expiry_and_misses(server, r, notifica
     got = drain(p)
     assert {"type": "pmessage", "pattern": "__keyspace@0__:ks:*", "channel": "__keyspace@0__:ks:s", "data": "expired"} in got
     assert {"type": "pmessage", "pattern": "__keyevent@0__:*", "channel": "__keyevent@0__:expired", "data": "ks:s"} in got
+    # Keys a command finds at run time (LMPOP's numkeys list) and keys in another db (MOVE).
+    p.psubscribe("__keyevent@1__:*")
+    drain(p)
+    r.rpush("ks:m", "a")
+    r.lmpop(1, "ks:m", direction="LEFT")
+    r.set("ks:mv", "1")
+    r.move("ks:mv", 1)
+    events = [(m["channel"], m["data"]) for m in drain(p) if m["channel"].startswith("__keyevent")]
+    assert events == [
+        ("__keyevent@0__:new", "ks:m"), ("__keyevent@0__:rpush", "ks:m"),
+        ("__keyevent@0__:lpop", "ks:m"), ("__keyevent@0__:del", "ks:m"),
+        ("__keyevent@0__:new", "ks:mv"), ("__keyevent@0__:set", "ks:mv"),
+        ("__keyevent@0__:move_from", "ks:mv"), ("__keyevent@1__:move_to", "ks:mv"),
+    ]  # fmt: skip
     p.close()
     sub.close()
 

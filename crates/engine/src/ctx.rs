@@ -44,6 +44,9 @@ pub struct Ctx<'a> {
     /// Whether effects are kept (a log is attached and this is not a replay).
     pub(crate) logging: bool,
     pub(crate) block: Option<BlockRequest>,
+    /// Keys signalled beyond the declared ones, kept for keyspace notifications (only while
+    /// notifications are on); `call()` drains them.
+    pub(crate) notify_keys: Vec<(usize, Bytes)>,
 }
 
 macro_rules! typed_access {
@@ -89,7 +92,17 @@ impl<'a> Ctx<'a> {
     /// A context for one top-level command.
     pub fn new(ks: &'a mut Keyspace, session: &'a mut Session, shared: &'a Shared, now: u64) -> Self {
         let logging = shared.aof().is_some() && session.face != Face::Loading;
-        Ctx { ks, session, shared, now, effects: EffectLog::default(), custom_effects: false, logging, block: None }
+        Ctx {
+            ks,
+            session,
+            shared,
+            now,
+            effects: EffectLog::default(),
+            custom_effects: false,
+            logging,
+            block: None,
+            notify_keys: Vec::new(),
+        }
     }
 
     /// The selected database.
@@ -239,6 +252,9 @@ impl<'a> Ctx<'a> {
     pub fn signal(&mut self, key: &Bytes) {
         let dbi = self.session.db;
         self.ks.signal_modified(dbi, key);
+        if self.shared.notify_flags.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+            self.notify_keys.push((dbi, key.clone()));
+        }
     }
 
     /// Logs `args` (in the selected db) instead of the command as received, for commands whose

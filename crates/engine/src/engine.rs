@@ -475,11 +475,21 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
         if !ctx.custom_effects && ctx.logging {
             ctx.effects.push(dbi, args);
         }
-        for (nth, (pos, existed)) in watched.into_iter().enumerate() {
+        for (nth, &(pos, existed)) in watched.iter().enumerate() {
             let exists = key_exists(ctx, dbi, &args[pos]);
             let change = notify::KeyChange { nth, existed, exists };
             for (class, event) in notify::command_events(spec.name, spec.group, args, change) {
                 notify::publish(ctx.shared, notify_flags, class, event, dbi, &args[pos]);
+            }
+        }
+        // Keys the handler signalled beyond its declared ones (LMPOP's list, MOVE's target db).
+        for (db, key) in std::mem::take(&mut ctx.notify_keys) {
+            if db == dbi && watched.iter().any(|&(pos, _)| args[pos] == key) {
+                continue;
+            }
+            let change = notify::KeyChange { nth: notify::EXTRA_KEY, existed: true, exists: key_exists(ctx, db, &key) };
+            for (class, event) in notify::command_events(spec.name, spec.group, args, change) {
+                notify::publish(ctx.shared, notify_flags, class, event, db, &key);
             }
         }
     }

@@ -134,6 +134,9 @@ fn group_class(group: &str) -> u32 {
     }
 }
 
+/// [`KeyChange::nth`] of a key the command signalled beyond its declared keys.
+pub const EXTRA_KEY: usize = usize::MAX;
+
 /// What happened to one declared key of a command that wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyChange {
@@ -183,6 +186,8 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         "rename" | "renamenx" if ch.nth == 0 => return vec![(GENERIC, "rename_from")],
         "rename" | "renamenx" => ev.push((GENERIC, "rename_to")),
         "copy" if ch.nth == 0 => return Vec::new(),
+        "copy" if ch.nth == EXTRA_KEY => ev.push((GENERIC, "copy_to")),
+        "move" if ch.nth == EXTRA_KEY => ev.push((GENERIC, "move_to")),
         "move" if ch.existed && !ch.exists => return vec![(GENERIC, "move_from")],
         "move" => return Vec::new(),
         "copy" => ev.push((GENERIC, "copy_to")),

@@ -12,11 +12,27 @@ pub enum Protocol {
     Resp3,
 }
 
+/// `<prefix><n>\r\n`, assembled on the stack and appended with one copy (this runs for every
+/// length header of every reply).
 fn put_int_line(out: &mut BytesMut, prefix: u8, n: i64) {
-    let mut b = itoa::Buffer::new();
-    out.put_u8(prefix);
-    out.extend_from_slice(b.format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let mut line = [0u8; 24];
+    line[0] = prefix;
+    let len = if (0..10).contains(&n) {
+        line[1] = b'0' + n as u8;
+        2
+    } else if (10..100).contains(&n) {
+        line[1] = b'0' + (n / 10) as u8;
+        line[2] = b'0' + (n % 10) as u8;
+        3
+    } else {
+        let mut b = itoa::Buffer::new();
+        let digits = b.format(n).as_bytes();
+        line[1..1 + digits.len()].copy_from_slice(digits);
+        1 + digits.len()
+    };
+    line[len] = b'\r';
+    line[len + 1] = b'\n';
+    out.extend_from_slice(&line[..len + 2]);
 }
 
 /// `+text` (callers guarantee no CR/LF in `text`).
@@ -42,6 +58,7 @@ pub fn integer(out: &mut BytesMut, n: i64) {
 
 /// `$len\r\nbytes\r\n`
 pub fn bulk(out: &mut BytesMut, data: &[u8]) {
+    out.reserve(data.len() + 16);
     put_int_line(out, b'$', data.len() as i64);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
@@ -128,6 +145,15 @@ pub fn verbatim(out: &mut BytesMut, data: &[u8], proto: Protocol) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn int_lines_at_the_fast_path_boundaries() {
+        for n in [0, 9, 10, 99, 100, -1, -10, 12345, i64::MIN, i64::MAX] {
+            let mut o = BytesMut::new();
+            integer(&mut o, n);
+            assert_eq!(&o[..], format!(":{n}\r\n").as_bytes());
+        }
+    }
 
     #[test]
     fn encodes_each_type() {

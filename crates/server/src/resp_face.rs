@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use stashd_engine::config::FsyncPolicy;
 use stashd_engine::pubsub::PubMessage;
-use stashd_engine::{Engine, Face, Outcome, Reply};
-use stashd_resp::{Decoder, ProtocolError};
+use stashd_engine::{Engine, Face, Outcome};
+use stashd_resp::{encode, Decoder, ProtocolError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -140,19 +140,31 @@ impl Conn<'_> {
         }
     }
 
-    /// Renders one pub/sub message as a push.
+    /// Renders one pub/sub message as a push (a MONITOR line as a status), straight into the
+    /// write buffer: this runs once per subscriber per message, so it builds no `Reply`.
     fn deliver(&mut self, m: PubMessage, session: &stashd_engine::Session) {
+        let out = &mut self.wbuf;
         if m.monitor {
-            render::resp(&mut self.wbuf, &Reply::Status(m.payload), session.protocol);
+            encode::simple(out, &m.payload);
             return;
         }
-        let bulk = |b: &[u8]| Reply::Bulk(Bytes::copy_from_slice(b));
-        let items = match (&m.pattern, m.shard) {
-            (Some(p), _) => vec![bulk(b"pmessage"), Reply::Bulk(p.clone()), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
-            (None, true) => vec![bulk(b"smessage"), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
-            (None, false) => vec![bulk(b"message"), Reply::Bulk(m.channel), Reply::Bulk(m.payload)],
-        };
-        render::resp(&mut self.wbuf, &Reply::Push(items), session.protocol);
+        match (&m.pattern, m.shard) {
+            (Some(p), _) => {
+                encode::push_len(out, 4, session.protocol);
+                out.extend_from_slice(b"$8\r\npmessage\r\n");
+                encode::bulk(out, p);
+            }
+            (None, true) => {
+                encode::push_len(out, 3, session.protocol);
+                out.extend_from_slice(b"$8\r\nsmessage\r\n");
+            }
+            (None, false) => {
+                encode::push_len(out, 3, session.protocol);
+                out.extend_from_slice(b"$7\r\nmessage\r\n");
+            }
+        }
+        encode::bulk(out, &m.channel);
+        encode::bulk(out, &m.payload);
     }
 
     /// Decodes every complete command in the read buffer into the queue.

@@ -221,6 +221,7 @@ async fn cron(engine: Engine, mut stop: watch::Receiver<bool>) {
                 sample_stats(&e, &mut ops);
                 maybe_rewrite(&e);
                 e.shared.ks.lock().sweep_blocked();
+                crate::alloc::release_free_memory();
             }
             ops
         })
