@@ -31,12 +31,50 @@ pub struct PubMessage {
     pub shard: bool,
     /// True for a `MONITOR` line (the payload; no channel).
     pub monitor: bool,
+    /// [`PubMessage::resp_frame`], encoded once by the first RESP subscriber that needs it.
+    pub frame: std::sync::OnceLock<Bytes>,
 }
+
+impl PubMessage {
+    /// A channel or pattern message, shared by every subscriber it goes to.
+    pub fn new(pattern: Option<Bytes>, channel: Bytes, payload: Bytes, shard: bool) -> Delivery {
+        Arc::new(PubMessage { pattern, channel, payload, shard, monitor: false, frame: Default::default() })
+    }
+
+    /// The RESP2 frame, encoded on first use and shared after.
+    pub fn resp2(&self) -> &Bytes {
+        self.frame.get_or_init(|| {
+            let mut out = bytes::BytesMut::with_capacity(32 + self.channel.len() + self.payload.len());
+            self.resp_frame(&mut out);
+            out.freeze()
+        })
+    }
+
+    /// The message as a RESP2 array (`*3` message / `*4` pmessage / smessage); a RESP3 client
+    /// gets the same bytes with `>` for the first one.
+    pub fn resp_frame(&self, out: &mut bytes::BytesMut) {
+        use stashd_resp::encode;
+        match (&self.pattern, self.shard) {
+            (Some(p), _) => {
+                out.extend_from_slice(b"*4\r\n$8\r\npmessage\r\n");
+                encode::bulk(out, p);
+            }
+            (None, true) => out.extend_from_slice(b"*3\r\n$8\r\nsmessage\r\n"),
+            (None, false) => out.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n"),
+        }
+        encode::bulk(out, &self.channel);
+        encode::bulk(out, &self.payload);
+    }
+}
+
+/// What a subscriber's queue carries: one allocation per published message, shared by all
+/// the subscribers it reaches (a reference-count increment each).
+pub type Delivery = Arc<PubMessage>;
 
 /// One subscriber's delivery end, as the hub holds it.
 #[derive(Clone)]
 struct Outbox {
-    tx: mpsc::Sender<PubMessage>,
+    tx: mpsc::Sender<Delivery>,
     evicted: Arc<AtomicBool>,
 }
 
@@ -49,9 +87,9 @@ pub struct Subscriptions {
     pub patterns: HashSet<Bytes>,
     /// Subscribed shard channels.
     pub shard_channels: HashSet<Bytes>,
-    tx: Option<mpsc::Sender<PubMessage>>,
+    tx: Option<mpsc::Sender<Delivery>>,
     /// The receiving end, created with the first subscription; the face takes it.
-    pub inbox: Option<mpsc::Receiver<PubMessage>>,
+    pub inbox: Option<mpsc::Receiver<Delivery>>,
     /// Set when the hub evicted this subscriber for being too slow.
     pub evicted: Arc<AtomicBool>,
     /// The client ran `MONITOR`.
@@ -183,7 +221,14 @@ impl Hub {
         let mut h = self.inner.lock();
         let mut evict = Vec::new();
         for (id, outbox) in &h.monitors {
-            let m = PubMessage { pattern: None, channel: Bytes::new(), payload: line.clone(), shard: false, monitor: true };
+            let m = Arc::new(PubMessage {
+                pattern: None,
+                channel: Bytes::new(),
+                payload: line.clone(),
+                shard: false,
+                monitor: true,
+                frame: Default::default(),
+            });
             if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(m) {
                 evict.push(*id);
             }
@@ -217,32 +262,24 @@ impl Hub {
         let mut h = self.inner.lock();
         let mut delivered = 0;
         let mut evict: Vec<u64> = Vec::new();
-        let mut send = |outbox: &Outbox, id: u64, msg: PubMessage| match outbox.tx.try_send(msg) {
+        let mut send = |outbox: &Outbox, id: u64, msg: Delivery| match outbox.tx.try_send(msg) {
             Ok(()) => delivered += 1,
             Err(mpsc::error::TrySendError::Full(_)) => evict.push(id),
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         };
         let direct = if shard { &h.shard_channels } else { &h.channels };
         if let Some(subs) = direct.get(channel) {
+            let msg = PubMessage::new(None, channel.clone(), payload.clone(), shard);
             for (id, outbox) in subs {
-                send(outbox, *id, PubMessage { pattern: None, channel: channel.clone(), payload: payload.clone(), shard, monitor: false });
+                send(outbox, *id, msg.clone());
             }
         }
         if !shard {
             for (pattern, subs) in &h.patterns {
                 if glob::matches(pattern, channel) {
+                    let msg = PubMessage::new(Some(pattern.clone()), channel.clone(), payload.clone(), shard);
                     for (id, outbox) in subs {
-                        send(
-                            outbox,
-                            *id,
-                            PubMessage {
-                                pattern: Some(pattern.clone()),
-                                channel: channel.clone(),
-                                payload: payload.clone(),
-                                shard,
-                                monitor: false,
-                            },
-                        );
+                        send(outbox, *id, msg.clone());
                     }
                 }
             }

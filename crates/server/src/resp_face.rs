@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use stashd_engine::config::FsyncPolicy;
-use stashd_engine::pubsub::PubMessage;
+use stashd_engine::pubsub::Delivery;
 use stashd_engine::{Engine, Face, Outcome};
 use stashd_resp::{encode, Decoder, ProtocolError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,7 +23,7 @@ enum Input {
     /// Bytes read from the socket (0 = closed).
     Read(usize),
     /// A pub/sub message (None = the hub dropped this subscriber).
-    Message(Option<PubMessage>),
+    Message(Option<Delivery>),
 }
 
 /// Accepts connections until `shutdown` flips to true.
@@ -86,7 +86,7 @@ struct Conn<'a> {
     queue: VecDeque<Vec<Bytes>>,
     decoder: Decoder,
     /// Pub/sub messages for this client, once it subscribed to something.
-    inbox: Option<mpsc::Receiver<PubMessage>>,
+    inbox: Option<mpsc::Receiver<Delivery>>,
 }
 
 impl Conn<'_> {
@@ -142,29 +142,19 @@ impl Conn<'_> {
 
     /// Renders one pub/sub message as a push (a MONITOR line as a status), straight into the
     /// write buffer: this runs once per subscriber per message, so it builds no `Reply`.
-    fn deliver(&mut self, m: PubMessage, session: &stashd_engine::Session) {
+    fn deliver(&mut self, m: Delivery, session: &stashd_engine::Session) {
         let out = &mut self.wbuf;
         if m.monitor {
             encode::simple(out, &m.payload);
             return;
         }
-        match (&m.pattern, m.shard) {
-            (Some(p), _) => {
-                encode::push_len(out, 4, session.protocol);
-                out.extend_from_slice(b"$8\r\npmessage\r\n");
-                encode::bulk(out, p);
-            }
-            (None, true) => {
-                encode::push_len(out, 3, session.protocol);
-                out.extend_from_slice(b"$8\r\nsmessage\r\n");
-            }
-            (None, false) => {
-                encode::push_len(out, 3, session.protocol);
-                out.extend_from_slice(b"$7\r\nmessage\r\n");
-            }
+        let frame = m.resp2();
+        if session.protocol == stashd_resp::Protocol::Resp3 {
+            out.extend_from_slice(b">");
+            out.extend_from_slice(&frame[1..]);
+        } else {
+            out.extend_from_slice(frame);
         }
-        encode::bulk(out, &m.channel);
-        encode::bulk(out, &m.payload);
     }
 
     /// Decodes every complete command in the read buffer into the queue.

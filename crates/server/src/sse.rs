@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
-use stashd_engine::pubsub::{Kind, PubMessage};
+use stashd_engine::pubsub::{Delivery, Kind, PubMessage};
 use stashd_engine::{Engine, Session};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -73,7 +73,7 @@ fn stream(
     engine: &Engine,
     mut session: Session,
     first: Vec<Bytes>,
-    mut inbox: mpsc::Receiver<PubMessage>,
+    mut inbox: mpsc::Receiver<Delivery>,
     render: fn(&PubMessage) -> Bytes,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(STREAM_BUFFER);
@@ -121,6 +121,7 @@ mod tests {
             payload: Bytes::from("{\"a\":1}"),
             shard: false,
             monitor: false,
+            frame: Default::default(),
         };
         assert_eq!(&message_event(&m)[..], b"data: pmessage,c*,ch,{\"a\":1}\n\n");
     }
