@@ -196,6 +196,17 @@ def test_configuration_from_environment(tmp_path):
         s.kill()
 
 
+def rewrite_kill_restart(s, c):
+    """BGREWRITEAOF, wait for it to finish, kill -9 the server, restart it; a new client."""
+    c.execute_command("BGREWRITEAOF")
+    deadline = time.monotonic() + 20
+    while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.close()
+    s.kill()
+    return restart_client(s)
+
+
 def test_functions_survive_restart_and_rewrite(durable_server):
     s = durable_server("always")
     c = s.client(single_connection_client=True)
@@ -207,13 +218,7 @@ def test_functions_survive_restart_and_rewrite(durable_server):
     c = restart_client(s)
     assert c.fcall("dur_get", 1, "k") == "v"
     # After a rewrite the library comes from the new base file.
-    c.execute_command("BGREWRITEAOF")
-    deadline = time.monotonic() + 20
-    while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    c.close()
-    s.kill()
-    c = restart_client(s)
+    c = rewrite_kill_restart(s, c)
     assert c.fcall("dur_get", 1, "k") == "v"
     assert [lib[1] for lib in c.function_list()] == ["durable"]
     c.close()
@@ -231,13 +236,7 @@ def test_streams_survive_restart_and_rewrite(durable_server):
     c = restart_client(s)
     assert [e[0] for e in c.xrange("st")] == [ids[0], ids[2], ids[3], ids[4]]
     assert c.xlen("emptied") == 0 and c.type("emptied") == "stream"
-    c.execute_command("BGREWRITEAOF")
-    deadline = time.monotonic() + 20
-    while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    c.close()
-    s.kill()
-    c = restart_client(s)
+    c = rewrite_kill_restart(s, c)
     assert c.xrange("st") == [(ids[0], {"n": "0"}), (ids[2], {"n": "2"}), (ids[3], {"n": "3"}), (ids[4], {"n": "4"})]
     # The metadata came back too: the last id still bounds new explicit ids.
     with pytest.raises(redis.ResponseError, match="equal or smaller"):
