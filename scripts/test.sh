@@ -3,7 +3,8 @@
 # (tests/py with pytest, tests/js with node:test) against the real `stashd` binary.
 #
 # Needs Rust (cargo, rustfmt, clippy), Node 20 and Python 3.11. Installs what the
-# black-box suites need: redis-cli (Debian package redis-tools) if it is missing,
+# black-box suites need: redis-cli and redis-server (Debian packages redis-tools and
+# redis-server; the differential tests compare replies with redis-server) if missing,
 # tests/py/requirements.txt with pip, and tests/js with `npm ci`.
 #
 # Environment:
@@ -43,10 +44,10 @@ elif "$PY" -c 'import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.j
 fi
 
 if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
-  if ! command -v redis-cli >/dev/null 2>&1; then
-    step "installing redis-tools (redis-cli)"
+  if ! command -v redis-cli >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+    step "installing redis-tools and redis-server (redis-cli; the differential tests' reference)"
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq redis-tools >/dev/null
+    $SUDO apt-get install -y -qq redis-tools redis-server >/dev/null
   fi
 
   step "pip install -r tests/py/requirements.txt"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -302,3 +303,28 @@ def r(server):
 def ro_r(ro_server):
     """A full-access redis-py client of the server that also has a read-only token."""
     yield from _fresh_client(ro_server)
+
+
+@pytest.fixture(scope="session")
+def reference_redis():
+    """Debian's redis-server 7 on a free 127.0.0.1 port, for differential tests (a client)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server not found: the differential tests need it (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not port_open(port):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("redis-server did not start")
+        time.sleep(0.05)
+    client = redis.Redis(host="127.0.0.1", port=port, protocol=2, socket_timeout=10)
+    yield client
+    client.close()
+    proc.kill()
+    proc.wait()

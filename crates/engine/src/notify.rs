@@ -124,7 +124,7 @@ pub fn written_keys(name: &str, args: &[Bytes], positions: impl Iterator<Item = 
 /// The class of a command group's events.
 fn group_class(group: &str) -> u32 {
     match group {
-        "string" => STRING,
+        "string" | "bitmap" => STRING,
         "list" => LIST,
         "set" => SET,
         "hash" => HASH,
@@ -205,6 +205,8 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
             ev.push((LIST, side(dir, "lpop", "rpop")));
         }
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
+        "bitop" => ev.push((STRING, "set")),
+        "bitfield" => ev.push((STRING, "setbit")),
         "smove" => ev.push((SET, if ch.nth == 0 { "srem" } else { "sadd" })),
         "zadd" if has_opt(args, &["INCR"]) => ev.push((ZSET, "zincr")),
         "zincrby" => ev.push((ZSET, "zincr")),

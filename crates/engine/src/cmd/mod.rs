@@ -1,6 +1,7 @@
 //! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
+pub mod bitmaps;
 pub mod functions;
 pub mod hashes;
 pub mod keys;
@@ -25,6 +26,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     zsets::COMMANDS,
     streams::COMMANDS,
+    bitmaps::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
