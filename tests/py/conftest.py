@@ -316,6 +316,8 @@ def reference_redis():
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # SORT ... ALPHA uses strcoll(); the C locale makes that byte order, as stashd compares.
+        env={**os.environ, "LC_ALL": "C"},
     )
     deadline = time.monotonic() + READY_TIMEOUT
     while not port_open(port):

@@ -206,6 +206,8 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         }
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
         "bitop" => ev.push((STRING, "set")),
+        "sort" if ch.nth == EXTRA_KEY => ev.push((LIST, "sortstore")),
+        "sort" => return Vec::new(),
         "bitfield" => ev.push((STRING, "setbit")),
         "smove" => ev.push((SET, if ch.nth == 0 { "srem" } else { "sadd" })),
         "zadd" if has_opt(args, &["INCR"]) => ev.push((ZSET, "zincr")),

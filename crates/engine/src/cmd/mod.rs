@@ -10,6 +10,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod transactions;
@@ -27,6 +28,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     streams::COMMANDS,
     bitmaps::COMMANDS,
+    sort::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
