@@ -124,7 +124,7 @@ pub fn written_keys(name: &str, args: &[Bytes], positions: impl Iterator<Item = 
 /// The class of a command group's events.
 fn group_class(group: &str) -> u32 {
     match group {
-        "string" | "bitmap" => STRING,
+        "string" | "bitmap" | "hyperloglog" => STRING,
         "list" => LIST,
         "set" => SET,
         "hash" => HASH,
@@ -206,6 +206,7 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         }
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
         "bitop" => ev.push((STRING, "set")),
+        "pfmerge" => ev.push((STRING, "pfadd")),
         "sort" if ch.nth == EXTRA_KEY => ev.push((LIST, "sortstore")),
         "sort" => return Vec::new(),
         "bitfield" => ev.push((STRING, "setbit")),

@@ -4,6 +4,7 @@
 pub mod bitmaps;
 pub mod functions;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -29,6 +30,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     streams::COMMANDS,
     bitmaps::COMMANDS,
     sort::COMMANDS,
+    hyperloglog::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
