@@ -128,7 +128,7 @@ fn group_class(group: &str) -> u32 {
         "list" => LIST,
         "set" => SET,
         "hash" => HASH,
-        "sorted-set" => ZSET,
+        "sorted-set" | "geo" => ZSET,
         "stream" => STREAM,
         _ => GENERIC,
     }
@@ -207,6 +207,7 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
         "bitop" => ev.push((STRING, "set")),
         "pfmerge" => ev.push((STRING, "pfadd")),
+        "geoadd" => ev.push((ZSET, "zadd")),
         "sort" if ch.nth == EXTRA_KEY => ev.push((LIST, "sortstore")),
         "sort" => return Vec::new(),
         "bitfield" => ev.push((STRING, "setbit")),

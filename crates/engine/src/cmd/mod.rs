@@ -3,6 +3,7 @@
 
 pub mod bitmaps;
 pub mod functions;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -31,6 +32,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     sort::COMMANDS,
     hyperloglog::COMMANDS,
+    geo::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,

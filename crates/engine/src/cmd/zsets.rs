@@ -419,6 +419,12 @@ fn parse_add_flags(a: &[Bytes]) -> (AddFlags, usize) {
     (f, i)
 }
 
+/// ZADD with NX/XX/CH for commands built on sorted sets (GEOADD): `pairs` alternates score and
+/// member, as in ZADD.
+pub(crate) fn zadd_flags(ctx: &mut Ctx, key: &Bytes, nx: bool, xx: bool, ch: bool, pairs: &[Bytes]) -> CmdResult {
+    zadd_generic(ctx, key, AddFlags { nx, xx, ch, ..Default::default() }, pairs)
+}
+
 /// The shared body of ZADD and ZINCRBY: `pairs` alternates score and member.
 fn zadd_generic(ctx: &mut Ctx, key: &Bytes, f: AddFlags, pairs: &[Bytes]) -> CmdResult {
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
