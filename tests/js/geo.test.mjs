@@ -32,3 +32,35 @@ test("geoadd, geopos, geodist, geohash", async () => {
   assert.deepEqual(await redis.geohash("Sicily", "Palermo", "Catania", "Nowhere"), ["sqc8b49rny0", "sqdtr74hyu0", null]);
   await assert.rejects(redis.geoadd("Sicily", { longitude: 200, latitude: 10, member: "x" }), /invalid longitude,latitude pair/);
 });
+
+test("geosearch and geosearchstore with the SDK's objects", async () => {
+  await redis.geoadd(
+    "Sicily2",
+    { longitude: 13.361389, latitude: 38.115556, member: "Palermo" },
+    { longitude: 15.087269, latitude: 37.502669, member: "Catania" },
+    { longitude: 12.758489, latitude: 38.788135, member: "edge1" },
+    { longitude: 17.3, latitude: 38.788135, member: "edge2" },
+  );
+  const near = await redis.geosearch("Sicily2", { type: "FROMLONLAT", coordinate: { lon: 15, lat: 37 } }, { type: "BYRADIUS", radius: 200, radiusType: "KM" }, "ASC", {
+    withDist: true,
+    withCoord: true,
+  });
+  assert.deepEqual(
+    near.map((r) => [r.member, r.dist]),
+    [
+      ["Catania", 56.4413],
+      ["Palermo", 190.4424],
+    ],
+  );
+  assert.ok(Math.abs(near[0].coord.long - 15.087269) < 1e-5);
+  const box = await redis.geosearch("Sicily2", { type: "FROMLONLAT", coordinate: { lon: 15, lat: 37 } }, { type: "BYBOX", rect: { width: 400, height: 400 }, rectType: "KM" }, "DESC");
+  assert.deepEqual(
+    box.map((r) => r.member),
+    ["edge2", "edge1", "Palermo", "Catania"],
+  );
+  assert.equal(
+    await redis.geosearchstore("near", "Sicily2", { type: "FROMMEMBER", member: "Palermo" }, { type: "BYRADIUS", radius: 100, radiusType: "KM" }, "ASC", { storeDist: true }),
+    2,
+  );
+  assert.deepEqual(await redis.zrange("near", 0, -1, { withScores: true }), ["Palermo", 0, "edge1", 91.40065860581427]);
+});

@@ -1,7 +1,6 @@
 //! Geo commands (Redis `geo.c`, `geohash.c`): positions stored in a sorted set as 52-bit
 //! interleaved geohashes (latitude limited to ±85.05112878, as in Redis), so GEOADD is a ZADD
-//! and every ZSET command works on geo keys. GEOADD, GEOPOS, GEODIST and GEOHASH so far;
-//! GEOSEARCH and GEORADIUS are not offered yet.
+//! and every ZSET command works on geo keys. The searches are in `geo_search.rs`.
 
 use bytes::Bytes;
 
@@ -20,13 +19,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("geohash", -2, READONLY, 1, 1, 1, geohash, "geo"),
 ];
 
-const LAT_MIN: f64 = -85.05112878;
-const LAT_MAX: f64 = 85.05112878;
-const LON_MIN: f64 = -180.0;
-const LON_MAX: f64 = 180.0;
-const STEP: u32 = 26;
+pub(crate) const LAT_MIN: f64 = -85.05112878;
+pub(crate) const LAT_MAX: f64 = 85.05112878;
+pub(crate) const LON_MIN: f64 = -180.0;
+pub(crate) const LON_MAX: f64 = 180.0;
+/// Bits per coordinate in a stored score.
+pub(crate) const STEP: u32 = 26;
 /// Redis's Earth radius for distances, in meters.
-const EARTH_RADIUS: f64 = 6372797.560856;
+pub(crate) const EARTH_RADIUS: f64 = 6372797.560856;
 
 /// Spreads the low 32 bits of `v` to the even bit positions.
 fn spread(v: u32) -> u64 {
@@ -50,27 +50,42 @@ fn squash(v: u64) -> u32 {
 
 /// `geohashEncode`: latitude in the even bits, longitude in the odd ones; `None` out of range.
 fn encode(lon: f64, lat: f64, lat_range: (f64, f64)) -> Option<u64> {
+    encode_step(lon, lat, lat_range, STEP)
+}
+
+/// [`encode`] at `step` bits per coordinate.
+pub(crate) fn encode_step(lon: f64, lat: f64, lat_range: (f64, f64), step: u32) -> Option<u64> {
     if !(LON_MIN..=LON_MAX).contains(&lon) || !(LAT_MIN..=LAT_MAX).contains(&lat) {
         return None;
     }
-    let scale = (1u64 << STEP) as f64;
+    let scale = (1u64 << step) as f64;
     let lat_off = (lat - lat_range.0) / (lat_range.1 - lat_range.0) * scale;
     let lon_off = (lon - LON_MIN) / (LON_MAX - LON_MIN) * scale;
     Some(spread(lat_off as u32) | (spread(lon_off as u32) << 1))
 }
 
-/// `geohashDecodeToLongLatWGS84`: the center of the cell, clamped to the valid ranges.
-fn decode(bits: u64) -> (f64, f64) {
+/// A geohash cell: (longitude min, max, latitude min, max), as `geohashDecode` computes it.
+pub(crate) fn cell(bits: u64, step: u32) -> (f64, f64, f64, f64) {
     let (ilat, ilon) = (squash(bits) as f64, squash(bits >> 1) as f64);
-    let scale = (1u64 << STEP) as f64;
+    let scale = (1u64 << step) as f64;
     let (lat_span, lon_span) = (LAT_MAX - LAT_MIN, LON_MAX - LON_MIN);
-    let lat = (LAT_MIN + ilat / scale * lat_span + (LAT_MIN + (ilat + 1.0) / scale * lat_span)) / 2.0;
-    let lon = (LON_MIN + ilon / scale * lon_span + (LON_MIN + (ilon + 1.0) / scale * lon_span)) / 2.0;
+    (
+        LON_MIN + ilon / scale * lon_span,
+        LON_MIN + (ilon + 1.0) / scale * lon_span,
+        LAT_MIN + ilat / scale * lat_span,
+        LAT_MIN + (ilat + 1.0) / scale * lat_span,
+    )
+}
+
+/// `geohashDecodeToLongLatWGS84`: the center of the cell, clamped to the valid ranges.
+pub(crate) fn decode(bits: u64) -> (f64, f64) {
+    let (lon_min, lon_max, lat_min, lat_max) = cell(bits, STEP);
+    let (lon, lat) = ((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0);
     (lon.clamp(LON_MIN, LON_MAX), lat.clamp(LAT_MIN, LAT_MAX))
 }
 
 /// Great-circle distance in meters (`geohashGetDistance`).
-fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+pub(crate) fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     let (lon1r, lon2r) = (lon1.to_radians(), lon2.to_radians());
     let v = ((lon2r - lon1r) / 2.0).sin();
     if v == 0.0 {
@@ -84,7 +99,7 @@ fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
 
 /// A coordinate as Redis prints it (`ld2string` in human mode: `%.17Lf`, then trailing zeros
 /// and a trailing point dropped).
-fn human(v: f64) -> String {
+pub(crate) fn human(v: f64) -> String {
     let mut s = format!("{v:.17}");
     while s.ends_with('0') {
         s.pop();
@@ -98,7 +113,7 @@ fn human(v: f64) -> String {
     s
 }
 
-fn position(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<Option<(f64, f64)>> {
+pub(crate) fn position(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<Option<(f64, f64)>> {
     Ok(ctx.get_zset(key)?.and_then(|z| z.score(member)).map(|s| decode(s as u64)))
 }
 
@@ -146,7 +161,7 @@ fn geopos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Meters per unit: m, km, ft, mi.
-fn unit(arg: &[u8]) -> CmdResult<f64> {
+pub(crate) fn unit(arg: &[u8]) -> CmdResult<f64> {
     match args::text(arg).to_ascii_lowercase().as_str() {
         "m" => Ok(1.0),
         "km" => Ok(1000.0),

@@ -4,6 +4,7 @@
 pub mod bitmaps;
 pub mod functions;
 pub mod geo;
+pub mod geo_search;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -33,6 +34,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     hyperloglog::COMMANDS,
     geo::COMMANDS,
+    geo_search::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
