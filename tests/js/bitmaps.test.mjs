@@ -1,44 +1,34 @@
 // Bitmap commands through @upstash/redis (REST, base64 responses): setbit/getbit/bitcount/
 // bitpos/bitop and the bitfield builder, including a pipeline.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Redis } from "@upstash/redis";
-import { startStashd } from "./harness.mjs";
+import { useStashd } from "./harness.mjs";
 
-let server;
-let redis;
-
-before(async () => {
-  server = await startStashd();
-  redis = new Redis({ url: server.url, token: server.token, retry: { retries: 0 }, enableTelemetry: false });
-});
-
-after(async () => {
-  await server?.stop();
-});
+const ctx = useStashd();
 
 test("setbit, getbit, bitcount, bitpos, bitop", async () => {
-  assert.equal(await redis.setbit("bm:a", 7, 1), 0);
-  assert.equal(await redis.setbit("bm:a", 7, 1), 1);
-  assert.equal(await redis.getbit("bm:a", 7), 1);
-  assert.equal(await redis.getbit("bm:a", 100), 0);
-  await redis.set("bm:s", "foobar");
-  assert.equal(await redis.bitcount("bm:s"), 26);
-  assert.equal(await redis.bitcount("bm:s", 1, 1), 6);
-  assert.equal(await redis.bitpos("bm:a", 1), 7);
-  assert.equal(await redis.bitpos("bm:a", 0, 0), 0);
-  await redis.setbit("bm:b", 6, 1);
-  assert.equal(await redis.bitop("or", "bm:or", "bm:a", "bm:b"), 1);
-  assert.equal(await redis.bitcount("bm:or"), 2);
-  assert.equal(await redis.bitop("not", "bm:not", "bm:a"), 1);
-  assert.equal(await redis.bitcount("bm:not"), 7);
-  await assert.rejects(redis.setbit("bm:a", -1, 1), /bit offset is not an integer or out of range/);
+  assert.equal(await ctx.redis.setbit("bm:a", 7, 1), 0);
+  assert.equal(await ctx.redis.setbit("bm:a", 7, 1), 1);
+  assert.equal(await ctx.redis.getbit("bm:a", 7), 1);
+  assert.equal(await ctx.redis.getbit("bm:a", 100), 0);
+  await ctx.redis.set("bm:s", "foobar");
+  assert.equal(await ctx.redis.bitcount("bm:s"), 26);
+  assert.equal(await ctx.redis.bitcount("bm:s", 1, 1), 6);
+  assert.equal(await ctx.redis.bitpos("bm:a", 1), 7);
+  assert.equal(await ctx.redis.bitpos("bm:a", 0, 0), 0);
+  await ctx.redis.setbit("bm:b", 6, 1);
+  assert.equal(await ctx.redis.bitop("or", "bm:or", "bm:a", "bm:b"), 1);
+  assert.equal(await ctx.redis.bitcount("bm:or"), 2);
+  assert.equal(await ctx.redis.bitop("not", "bm:not", "bm:a"), 1);
+  assert.equal(await ctx.redis.bitcount("bm:not"), 7);
+  await assert.rejects(ctx.redis.setbit("bm:a", -1, 1), /bit offset is not an integer or out of range/);
 });
 
 test("bitfield builder: set, get, incrby with overflow, in a pipeline too", async () => {
   // The builder is not reachable through the SDK's auto-pipelining proxy (the default), which
   // turns every method into an immediate command; without it the builder works as documented.
-  const redis = new Redis({ url: server.url, token: server.token, retry: { retries: 0 }, enableTelemetry: false, enableAutoPipelining: false });
+  const redis = new Redis({ url: ctx.server.url, token: ctx.server.token, retry: { retries: 0 }, enableTelemetry: false, enableAutoPipelining: false });
   assert.deepEqual(await redis.bitfield("bm:f").set("u8", 0, 255).get("u8", 0).incrby("u8", 0, 10).exec(), [0, 255, 9]);
   assert.deepEqual(await redis.bitfield("bm:f").overflow("fail").incrby("u8", 0, 300).get("i4", "#1").exec(), [null, -7]);
   const p = redis.pipeline();

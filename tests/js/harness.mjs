@@ -6,6 +6,7 @@ import { accessSync, constants, mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -218,4 +219,22 @@ export function spyOnFetch() {
       globalThis.fetch = original;
     },
   };
+}
+
+/**
+ * Starts one stashd for the calling test file (node:test `before`/`after` hooks) and returns
+ * an object whose `server` and `redis` (an @upstash/redis client without retries, with the
+ * given extra options) are set once the server is up.
+ */
+export function useStashd(redisOptions = {}) {
+  const ctx = { server: undefined, redis: undefined };
+  before(async () => {
+    ctx.server = await startStashd();
+    const { Redis } = await import("@upstash/redis");
+    ctx.redis = new Redis({ url: ctx.server.url, token: ctx.server.token, retry: { retries: 0 }, enableTelemetry: false, ...redisOptions });
+  });
+  after(async () => {
+    await ctx.server?.stop();
+  });
+  return ctx;
 }

@@ -7,14 +7,8 @@ from __future__ import annotations
 import random
 
 import pytest
-import redis
 
-
-def run(client, cmd):
-    try:
-        return ("ok", client.execute_command(*cmd))
-    except redis.ResponseError as e:
-        return ("err", str(e))
+from differential import run
 
 
 @pytest.mark.parametrize("seed", list(range(1, 7)))
