@@ -467,6 +467,10 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     let watched = if notify_flags != 0 { key_presence(ctx, spec, args, notify_flags) } else { Vec::new() };
     let result = (spec.handler)(ctx, args);
     let wrote = ctx.ks.dirty != dirty_before;
+    if !wrote {
+        // Nothing changed: keys a handler signalled must not leak into the next command's events.
+        ctx.notify_keys.clear();
+    }
     if wrote {
         let only_first = spec.has(flags::WRITES_FIRST_KEY);
         for i in spec.key_indexes(args.len()).take(if only_first { 1 } else { usize::MAX }) {
