@@ -82,6 +82,8 @@ pub fn static_params(facts: &crate::engine::ServerFacts, aof: bool) -> Vec<(&'st
         ("maxmemory", "0".into()),
         ("maxmemory-policy", "noeviction".into()),
         ("timeout", "0".into()),
+        // The latency monitor is not offered: fixed at 0 (off), Redis's default.
+        ("latency-monitor-threshold", "0".into()),
     ]
 }
 

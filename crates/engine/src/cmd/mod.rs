@@ -7,6 +7,7 @@ pub mod geo;
 pub mod geo_search;
 pub mod hashes;
 pub mod hyperloglog;
+pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -35,6 +36,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     geo_search::COMMANDS,
+    introspection::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
