@@ -21,8 +21,11 @@ pub enum Reply {
     NilArray,
     /// An array.
     Array(Vec<Reply>),
-    /// A double: RESP3 `,`; RESP2 bulk string. Holds the Redis text form.
+    /// A double: RESP3 `,`; RESP2 bulk string (shortest round-trip text, as Redis's `%.17g`).
     Double(f64),
+    /// A double already in the text Redis prints for it (GEOPOS's `%.17Lf` coordinates):
+    /// RESP3 `,`; RESP2 bulk string.
+    DoubleText(Bytes),
     /// A map: RESP3 `%`; RESP2 flat array.
     Map(Vec<(Reply, Reply)>),
     /// A set: RESP3 `~`; RESP2 array.

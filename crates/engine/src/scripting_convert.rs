@@ -50,6 +50,11 @@ pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<LuaValue>
         }
         Reply::Double(d) if resp3 => field_table(lua, "double", LuaValue::Number(*d))?,
         Reply::Double(d) => LuaValue::String(lua.create_string(format_double(*d))?),
+        Reply::DoubleText(t) if resp3 => {
+            let d = crate::args::parse_float(t).unwrap_or(0.0);
+            field_table(lua, "double", LuaValue::Number(d))?
+        }
+        Reply::DoubleText(t) => LuaValue::String(lua.create_string(t)?),
         Reply::Bool(b) if resp3 => LuaValue::Boolean(*b),
         Reply::Bool(b) => LuaValue::Number(if *b { 1.0 } else { 0.0 }),
     })

@@ -22,6 +22,7 @@ pub fn resp(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
             items.iter().for_each(|i| resp(out, i, proto));
         }
         Reply::Double(d) => enc::double(out, format_double(*d).as_bytes(), proto),
+        Reply::DoubleText(t) => enc::double(out, t, proto),
         Reply::Map(pairs) => {
             enc::map_len(out, pairs.len(), proto);
             for (k, v) in pairs {
@@ -100,7 +101,7 @@ pub fn json_value(out: &mut Vec<u8>, reply: &Reply, b64: bool, top: bool) {
         Reply::Status(s) => json_bytes(out, s, b64),
         Reply::Error(e) => json_str(out, e),
         Reply::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        Reply::Bulk(b) | Reply::Verbatim(b) => json_bytes(out, b, b64),
+        Reply::Bulk(b) | Reply::Verbatim(b) | Reply::DoubleText(b) => json_bytes(out, b, b64),
         Reply::Nil | Reply::NilArray => out.extend_from_slice(b"null"),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {
             out.push(b'[');

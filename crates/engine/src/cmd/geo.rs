@@ -153,7 +153,7 @@ fn geopos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 2);
     for m in &a[2..] {
         out.push(match position(ctx, &a[1], m)? {
-            Some((lon, lat)) => Reply::Array(vec![Reply::Bulk(Bytes::from(human(lon))), Reply::Bulk(Bytes::from(human(lat)))]),
+            Some((lon, lat)) => Reply::Array(vec![Reply::DoubleText(Bytes::from(human(lon))), Reply::DoubleText(Bytes::from(human(lat)))]),
             None => Reply::NilArray,
         });
     }
@@ -207,6 +207,10 @@ mod tests {
     use super::*;
     use crate::testkit::{b, T};
 
+    fn b_(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
     #[test]
     fn redis_documentation_examples() {
         let mut t = T::new();
@@ -216,7 +220,10 @@ mod tests {
         assert_eq!(t.ok(&["GEODIST", "Sicily", "Palermo", "Nope"]), Reply::Nil);
         assert_eq!(
             t.ok(&["GEOPOS", "Sicily", "Palermo", "Nope"]),
-            Reply::Array(vec![Reply::Array(vec![b("13.36138933897018433"), b("38.11555639549629859")]), Reply::NilArray])
+            Reply::Array(vec![
+                Reply::Array(vec![Reply::DoubleText(b_("13.36138933897018433")), Reply::DoubleText(b_("38.11555639549629859"))]),
+                Reply::NilArray
+            ])
         );
         assert_eq!(t.ok(&["GEOHASH", "Sicily", "Palermo", "Catania"]), Reply::Array(vec![b("sqc8b49rny0"), b("sqdtr74hyu0")]));
         assert_eq!(t.err(&["GEOADD", "Sicily", "181", "10", "x"]), "ERR invalid longitude,latitude pair 181.000000,10.000000");

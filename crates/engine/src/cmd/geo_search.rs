@@ -394,7 +394,7 @@ fn finish(ctx: &mut Ctx, s: &Search, found: Vec<(Bytes, f64, f64)>) -> CmdResult
                 }
                 if s.with_coord {
                     let (lon, lat) = decode(score as u64);
-                    item.push(Reply::Array(vec![Reply::Bulk(Bytes::from(human(lon))), Reply::Bulk(Bytes::from(human(lat)))]));
+                    item.push(Reply::Array(vec![Reply::DoubleText(Bytes::from(human(lon))), Reply::DoubleText(Bytes::from(human(lat)))]));
                 }
                 Reply::Array(item)
             })
