@@ -264,18 +264,21 @@ fn check_options(a: &[Bytes], s: &mut Search, georadius: bool, have_count: bool,
     Ok(())
 }
 
-fn new_search(center: (f64, f64), shape: Shape, conversion: f64) -> Search {
-    Search {
-        center,
-        shape,
-        conversion,
-        order: Order::None,
-        count: 0,
-        any: false,
-        with_dist: false,
-        with_hash: false,
-        with_coord: false,
-        store: None,
+impl Default for Search {
+    /// Every field is set while the arguments are read; these are the values before that.
+    fn default() -> Self {
+        Search {
+            center: (0.0, 0.0),
+            shape: Shape::Radius(0.0),
+            conversion: 1.0,
+            order: Order::None,
+            count: 0,
+            any: false,
+            with_dist: false,
+            with_hash: false,
+            with_coord: false,
+            store: None,
+        }
     }
 }
 
@@ -304,7 +307,7 @@ fn member_center(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<(f64, f6
 fn parse_search(ctx: &mut Ctx, a: &[Bytes], src: &[u8], mut i: usize, store: Option<Bytes>) -> CmdResult<Search> {
     let exists = ctx.get_zset(src)?.is_some();
     let (mut from_member, mut from_loc, mut by_radius, mut by_box) = (false, false, false, false);
-    let mut s = new_search((0.0, 0.0), Shape::Radius(0.0), 1.0);
+    let mut s = Search::default();
     let store_ok = store.is_some();
     s.store = store.map(|k| (k, false));
     let mut have_count = false;
@@ -423,7 +426,7 @@ fn geosearchstore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// GEORADIUS / GEORADIUSBYMEMBER: `by_member` picks the center form.
 fn radius_generic(ctx: &mut Ctx, a: &[Bytes], by_member: bool, read_only: bool) -> CmdResult {
     let exists = ctx.get_zset(&a[1])?.is_some();
-    let mut s = new_search((0.0, 0.0), Shape::Radius(0.0), 1.0);
+    let mut s = Search::default();
     let first_option = if !by_member {
         s.center = lonlat(&a[2], &a[3])?;
         s.shape = Shape::Radius(radius_arg(&a[4])?);
