@@ -220,6 +220,20 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
             let dir = args.iter().find(|a| a.eq_ignore_ascii_case(b"MIN") || a.eq_ignore_ascii_case(b"MAX"));
             ev.push((ZSET, side(dir, "zpopmin", "zpopmax")));
         }
+        "xgroup" => {
+            let sub = args.get(1).map(|s| s.to_ascii_lowercase());
+            let e = match sub.as_deref() {
+                Some(b"create") => "xgroup-create",
+                Some(b"setid") => "xgroup-setid",
+                Some(b"destroy") => "xgroup-destroy",
+                Some(b"createconsumer") => "xgroup-createconsumer",
+                Some(b"delconsumer") => "xgroup-delconsumer",
+                _ => return Vec::new(),
+            };
+            ev.push((STREAM, e));
+        }
+        "xreadgroup" | "xclaim" | "xautoclaim" | "xack" => {}
+        "xdelex" | "xackdel" => ev.push((STREAM, "xdel")),
         _ if !ch.exists && name.ends_with("store") => {}
         _ if ch.exists || !matches!(name, "expire" | "pexpire" | "expireat" | "pexpireat") => ev.push((group_class(group), name)),
         _ => {}

@@ -1,7 +1,8 @@
-//! The stream type (Redis `t_stream.c`'s data): entries ordered by `<ms>-<seq>` ids, plus the
-//! metadata `XINFO` and `XSETID` expose (last id, entries ever added, largest deleted id).
+//! The stream type (Redis `t_stream.c`'s data): entries ordered by `<ms>-<seq>` ids, the
+//! metadata `XINFO` and `XSETID` expose (last id, entries ever added, largest deleted id), and
+//! consumer groups with their pending entries lists (PELs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use bytes::Bytes;
@@ -90,6 +91,100 @@ pub struct Stream {
     pub max_deleted_id: StreamId,
     /// How many entries were ever added.
     pub entries_added: u64,
+    /// Consumer groups by name (name order, as Redis's radix tree lists them).
+    pub groups: BTreeMap<Bytes, Group>,
+}
+
+/// A consumer group.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    /// The last id delivered to the group (`>` reads entries after it).
+    pub last_id: StreamId,
+    /// The group's logical read counter (`entries-read`); `None` when unknown.
+    pub entries_read: Option<u64>,
+    /// Entries delivered and not yet acknowledged, by id.
+    pub pel: BTreeMap<StreamId, Pending>,
+    /// Consumers by name.
+    pub consumers: BTreeMap<Bytes, Consumer>,
+}
+
+/// A pending (delivered, unacknowledged) entry of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The consumer that owns it.
+    pub consumer: Bytes,
+    /// When it was last delivered (unix ms).
+    pub delivery_time: u64,
+    /// How many times it was delivered.
+    pub delivery_count: u64,
+}
+
+/// A consumer of a group.
+#[derive(Debug, Clone, Default)]
+pub struct Consumer {
+    /// Last time it tried to read or claim (unix ms).
+    pub seen_time: u64,
+    /// Last time a read or claim gave it entries (unix ms), if ever.
+    pub active_time: Option<u64>,
+    /// Ids of its pending entries.
+    pub pending: BTreeSet<StreamId>,
+}
+
+impl Group {
+    /// A new group whose last delivered id is `last_id`.
+    pub fn new(last_id: StreamId, entries_read: Option<u64>) -> Self {
+        Group { last_id, entries_read, ..Default::default() }
+    }
+
+    /// The consumer `name`, created (at `now`) if missing.
+    pub fn consumer_or_create(&mut self, name: &Bytes, now: u64) -> &mut Consumer {
+        self.consumers.entry(name.clone()).or_insert_with(|| Consumer { seen_time: now, active_time: None, pending: BTreeSet::new() })
+    }
+
+    /// Removes `id` from the PEL (and its consumer's); true if it was pending.
+    pub fn ack(&mut self, id: StreamId) -> bool {
+        match self.pel.remove(&id) {
+            Some(p) => {
+                if let Some(c) = self.consumers.get_mut(&p.consumer) {
+                    c.pending.remove(&id);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes `consumer` the owner of pending entry `id` (creating the PEL entry if missing) with
+    /// the given delivery time and count.
+    pub fn assign(&mut self, id: StreamId, consumer: &Bytes, delivery_time: u64, delivery_count: u64, now: u64) {
+        if let Some(old) = self.pel.get(&id).map(|p| p.consumer.clone()) {
+            if old != *consumer {
+                if let Some(c) = self.consumers.get_mut(&old) {
+                    c.pending.remove(&id);
+                }
+            }
+        }
+        self.consumer_or_create(consumer, now).pending.insert(id);
+        self.pel.insert(id, Pending { consumer: consumer.clone(), delivery_time, delivery_count });
+    }
+
+    /// True if the group still needs entry `id`: pending, or not yet delivered.
+    pub fn references(&self, id: StreamId) -> bool {
+        id > self.last_id || self.pel.contains_key(&id)
+    }
+}
+
+/// What trimming and deleting do with the groups' references to removed entries
+/// (Redis 8.2's `KEEPREF | DELREF | ACKED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefPolicy {
+    /// Remove entries, leave pending references in place.
+    #[default]
+    KeepRef,
+    /// Remove entries and every group's pending references to them.
+    DelRef,
+    /// Remove only entries no group still needs (delivered to all and acknowledged).
+    Acked,
 }
 
 /// How to trim (XADD's and XTRIM's `MAXLEN`/`MINID`).
@@ -144,8 +239,12 @@ impl Stream {
     }
 
     /// Trims from the oldest end; `limit` caps how many entries go (0 = no cap). Returns how
-    /// many were removed.
-    pub fn trim(&mut self, how: Trim, limit: u64) -> u64 {
+    /// many were removed. With [`RefPolicy::Acked`] entries some group still needs stay (and
+    /// trimming goes on past them); with [`RefPolicy::DelRef`] the groups forget removed entries.
+    pub fn trim(&mut self, how: Trim, limit: u64, policy: RefPolicy) -> u64 {
+        if policy == RefPolicy::Acked && !self.groups.is_empty() {
+            return self.trim_acked(how, limit);
+        }
         let mut removed = 0;
         loop {
             if limit != 0 && removed >= limit {
@@ -159,13 +258,118 @@ impl Stream {
             if !drop {
                 break;
             }
+            // Trimming, unlike XDEL, leaves `max_deleted_id` alone (as Redis does).
             self.entries.pop_first();
-            if first > self.max_deleted_id {
-                self.max_deleted_id = first;
+            if policy == RefPolicy::DelRef {
+                self.forget(first);
             }
             removed += 1;
         }
         removed
+    }
+
+    fn trim_acked(&mut self, how: Trim, limit: u64) -> u64 {
+        let candidates: Vec<StreamId> = match how {
+            Trim::MaxLen(n) => {
+                let excess = (self.entries.len() as u64).saturating_sub(n) as usize;
+                self.entries.keys().copied().filter(|id| !self.referenced(*id)).take(excess).collect()
+            }
+            Trim::MinId(min) => self.entries.range(..min).map(|(id, _)| *id).filter(|id| !self.referenced(*id)).collect(),
+        };
+        let cap = if limit == 0 { usize::MAX } else { limit as usize };
+        let mut removed = 0;
+        for id in candidates.into_iter().take(cap) {
+            self.entries.remove(&id);
+            removed += 1;
+        }
+        removed
+    }
+
+    /// True if some group still needs entry `id` (pending there, or not delivered yet).
+    pub fn referenced(&self, id: StreamId) -> bool {
+        self.groups.values().any(|g| g.references(id))
+    }
+
+    /// Removes every group's pending reference to `id`.
+    pub fn forget(&mut self, id: StreamId) {
+        for g in self.groups.values_mut() {
+            g.ack(id);
+        }
+    }
+
+    /// The first entry's id, or `0-0` when empty (`recorded-first-entry-id`).
+    pub fn first_id(&self) -> StreamId {
+        self.entries.first_key_value().map_or(StreamId::MIN, |(id, _)| *id)
+    }
+
+    /// The last entry's id, or `0-0` when empty.
+    pub fn last_entry_id(&self) -> StreamId {
+        self.entries.last_key_value().map_or(StreamId::MIN, |(id, _)| *id)
+    }
+
+    /// True if a deleted entry (tombstone) may lie at or after `start` among the entries.
+    pub fn has_tombstones_from(&self, start: StreamId) -> bool {
+        if self.entries.is_empty() || self.max_deleted_id == StreamId::MIN || self.first_id() > self.max_deleted_id {
+            return false;
+        }
+        start <= self.max_deleted_id
+    }
+
+    /// The logical position (`entries-read` counter) of `id`, when it can be known.
+    pub fn estimate_read_counter(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if self.entries.is_empty() && id <= self.last_id {
+            return Some(self.entries_added);
+        }
+        if id == self.last_id {
+            return Some(self.entries_added);
+        }
+        if id > self.last_id {
+            return None;
+        }
+        let first = self.first_id();
+        if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < first {
+            if id < first {
+                return Some(self.entries_added - self.len() as u64);
+            }
+            if id == first {
+                return Some(self.entries_added - self.len() as u64 + 1);
+            }
+        }
+        None
+    }
+
+    /// How many entries the group has not read yet (`lag`), when it can be known.
+    pub fn lag(&self, g: &Group) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if let Some(read) = g.entries_read {
+            if !self.has_tombstones_from(g.last_id) {
+                return Some(self.entries_added.saturating_sub(read));
+            }
+        }
+        self.estimate_read_counter(g.last_id).map(|read| self.entries_added.saturating_sub(read))
+    }
+
+    /// Moves the group's last delivered id forward to `id` (an entry being delivered), keeping
+    /// its read counter as Redis does.
+    pub fn advance_group(&mut self, group: &Bytes, id: StreamId) {
+        let tombstones = self.has_tombstones_from(id);
+        let estimate = self.estimate_read_counter(id);
+        let added = self.entries_added;
+        let Some(g) = self.groups.get_mut(group) else { return };
+        if id <= g.last_id {
+            return;
+        }
+        match g.entries_read {
+            Some(n) if !tombstones => g.entries_read = Some(n + 1),
+            _ if added > 0 => g.entries_read = estimate,
+            _ => {}
+        }
+        g.last_id = id;
     }
 
     /// Entries with ids in `[start, end]`, oldest first (`rev`: newest first), at most `count`.
@@ -184,7 +388,9 @@ impl Stream {
 
     /// Rough heap footprint in bytes.
     pub fn approx_size(&self) -> usize {
-        self.entries.values().map(|f| 48 + f.iter().map(|b| b.len() + 16).sum::<usize>()).sum()
+        let entries: usize = self.entries.values().map(|f| 48 + f.iter().map(|b| b.len() + 16).sum::<usize>()).sum();
+        let groups: usize = self.groups.iter().map(|(name, g)| 96 + name.len() + g.pel.len() * 96 + g.consumers.len() * 64).sum();
+        entries + groups
     }
 }
 
@@ -217,11 +423,11 @@ mod tests {
         }
         assert_eq!(s.next_id(99, true), None);
         assert_eq!(s.next_id(99, false), Some(StreamId::new(100, 10)));
-        assert_eq!(s.trim(Trim::MaxLen(7), 2), 2);
-        assert_eq!(s.trim(Trim::MaxLen(7), 0), 1);
+        assert_eq!(s.trim(Trim::MaxLen(7), 2, RefPolicy::KeepRef), 2);
+        assert_eq!(s.trim(Trim::MaxLen(7), 0, RefPolicy::KeepRef), 1);
         assert_eq!(s.len(), 7);
-        assert_eq!(s.max_deleted_id, StreamId::new(100, 2));
-        assert_eq!(s.trim(Trim::MinId(StreamId::new(100, 5)), 0), 2);
+        assert_eq!(s.max_deleted_id, StreamId::MIN);
+        assert_eq!(s.trim(Trim::MinId(StreamId::new(100, 5)), 0, RefPolicy::KeepRef), 2);
         let r = s.range(StreamId::MIN, StreamId::MAX, Some(2), true);
         assert_eq!(r.iter().map(|(id, _)| id.seq).collect::<Vec<_>>(), vec![9, 8]);
         assert_eq!(s.entries_added, 10);

@@ -15,6 +15,8 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod stream_groups;
+pub mod stream_info;
 pub mod streams;
 pub mod strings;
 pub mod transactions;
@@ -31,6 +33,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     zsets::COMMANDS,
     streams::COMMANDS,
+    stream_groups::COMMANDS,
+    stream_info::COMMANDS,
     bitmaps::COMMANDS,
     sort::COMMANDS,
     hyperloglog::COMMANDS,

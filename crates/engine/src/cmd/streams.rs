@@ -1,5 +1,6 @@
-//! Stream commands (Redis `t_stream.c`): XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XSETID
-//! and XREAD (blocking over RESP). Consumer groups are not offered yet.
+//! Stream commands (Redis `t_stream.c`): XADD, XRANGE, XREVRANGE, XLEN, XDEL, XDELEX, XTRIM,
+//! XSETID and XREAD (blocking over RESP). Consumer groups are in `stream_groups.rs`, XINFO in
+//! `stream_info.rs`.
 //!
 //! Ids the server chooses (`*`, `<ms>-*`) are logged as the explicit id, so replaying the log
 //! gives the same stream; `~` trimming is exact, which keeps replay deterministic too.
@@ -12,7 +13,7 @@ use crate::cmd;
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::stream::{parse_id, Stream, StreamId, Trim};
+use crate::stream::{parse_id, RefPolicy, Stream, StreamId, Trim};
 use crate::{Ctx, Reply};
 
 /// Stream command rows.
@@ -22,17 +23,45 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("xrevrange", -4, READONLY, 1, 1, 1, xrevrange, "stream"),
     cmd!("xlen", 2, READONLY | FAST, 1, 1, 1, xlen, "stream"),
     cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, xdel, "stream"),
+    cmd!("xdelex", -5, WRITE | FAST, 1, 1, 1, xdelex, "stream"),
     cmd!("xtrim", -4, WRITE, 1, 1, 1, xtrim, "stream"),
     cmd!("xsetid", -3, WRITE | DENYOOM | FAST, 1, 1, 1, xsetid, "stream"),
     cmd!("xread", -4, READONLY | BLOCKING, 0, 0, 0, xread, "stream"),
 ];
 
-fn invalid_id() -> CmdError {
+pub(crate) fn invalid_id() -> CmdError {
     CmdError::err("Invalid stream ID specified as stream command argument")
 }
 
+/// `KEEPREF`, `DELREF` or `ACKED`, if `arg` is one.
+pub(crate) fn ref_policy(arg: &[u8]) -> Option<RefPolicy> {
+    if is(arg, "KEEPREF") {
+        Some(RefPolicy::KeepRef)
+    } else if is(arg, "DELREF") {
+        Some(RefPolicy::DelRef)
+    } else if is(arg, "ACKED") {
+        Some(RefPolicy::Acked)
+    } else {
+        None
+    }
+}
+
+/// `IDS numids id ...` starting at `a[i]`, to the end of the arguments.
+pub(crate) fn ids_block(a: &[Bytes], i: usize) -> CmdResult<Vec<StreamId>> {
+    if !a.get(i).is_some_and(|t| is(t, "IDS")) {
+        return Err(CmdError::Syntax);
+    }
+    let n = a.get(i + 1).ok_or(CmdError::Syntax)?;
+    let n = int(n).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::err("Number of IDs must be a positive integer"))?;
+    let ids = &a[i + 2..];
+    if n as usize != ids.len() {
+        return Err(CmdError::err("The `numids` parameter must match the number of arguments"));
+    }
+    ids.iter().map(|x| strict_id(x, 0)).collect()
+}
+
 /// A complete id: `<ms>-<seq>`, or `<ms>` with `missing_seq` as the sequence.
-fn strict_id(arg: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
+pub(crate) fn strict_id(arg: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
     let spec = parse_id(arg, false).ok_or_else(invalid_id)?;
     Ok(StreamId::new(spec.ms, spec.seq.unwrap_or(missing_seq)))
 }
@@ -76,15 +105,20 @@ fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
     Ok(Some((trim, limit, j)))
 }
 
-/// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] <*|id> field value ...`
+/// `XADD key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] [MAXLEN|MINID [=|~] threshold [LIMIT count]]
+/// <*|id> field value ...`
 fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut i = 2;
     let mut nomkstream = false;
     let mut trim = None;
+    let mut policy = RefPolicy::KeepRef;
     loop {
         let arg = a.get(i).ok_or_else(|| CmdError::WrongArgs("xadd".into()))?;
         if is(arg, "NOMKSTREAM") {
             nomkstream = true;
+            i += 1;
+        } else if let Some(p) = ref_policy(arg) {
+            policy = p;
             i += 1;
         } else if let Some((t, limit, next)) = parse_trim(a, i)? {
             trim = Some((t, limit));
@@ -128,7 +162,7 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     s.add(id, fields.to_vec());
     if let Some((t, limit)) = trim {
-        s.trim(t, limit);
+        s.trim(t, limit, policy);
     }
     ctx.dirty(1);
     let mut logged = a.to_vec();
@@ -138,7 +172,7 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// One entry as Redis replies it: `[id, [field, value, ...]]`.
-fn entry_reply(id: StreamId, fields: &[Bytes]) -> Reply {
+pub(crate) fn entry_reply(id: StreamId, fields: &[Bytes]) -> Reply {
     Reply::Array(vec![Reply::Bulk(id.to_bytes()), Reply::Array(fields.iter().cloned().map(Reply::Bulk).collect())])
 }
 
@@ -195,6 +229,10 @@ fn xlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    // A missing key deletes nothing, before the ids are even checked (as Redis).
+    if ctx.get_stream(&a[1])?.is_none() {
+        return Ok(Reply::Int(0));
+    }
     let ids = a[2..].iter().map(|x| strict_id(x, 0)).collect::<CmdResult<Vec<_>>>()?;
     let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
     let n = ids.into_iter().filter(|id| s.delete(*id)).count();
@@ -204,13 +242,57 @@ fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(n as i64))
 }
 
+/// `XDELEX key [KEEPREF|DELREF|ACKED] IDS numids id ...`: per id -1 (no such entry), 1
+/// (deleted) or 2 (kept: some group still needs it, under ACKED).
+fn xdelex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (policy, at) = match ref_policy(&a[2]) {
+        Some(p) => (p, 3),
+        None => (RefPolicy::KeepRef, 2),
+    };
+    let ids = ids_block(a, at)?;
+    let Some(s) = ctx.get_stream_mut(&a[1])? else {
+        return Ok(Reply::Array(ids.iter().map(|_| Reply::Int(-1)).collect()));
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    let mut deleted = 0;
+    for id in ids {
+        out.push(Reply::Int(delete_with_policy(s, id, policy)));
+        if matches!(out.last(), Some(Reply::Int(1))) {
+            deleted += 1;
+        }
+    }
+    if deleted > 0 {
+        ctx.dirty(deleted);
+    }
+    Ok(Reply::Array(out))
+}
+
+/// Deletes entry `id` under `policy`: -1 if there is no such entry, 2 if `ACKED` keeps it,
+/// 1 if deleted.
+pub(crate) fn delete_with_policy(s: &mut Stream, id: StreamId, policy: RefPolicy) -> i64 {
+    if !s.entries.contains_key(&id) {
+        return -1;
+    }
+    if policy == RefPolicy::Acked && s.referenced(id) {
+        return 2;
+    }
+    s.delete(id);
+    if policy == RefPolicy::DelRef {
+        s.forget(id);
+    }
+    1
+}
+
+/// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count] [KEEPREF|DELREF|ACKED]`.
 fn xtrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (trim, limit, next) = parse_trim(a, 2)?.ok_or(CmdError::Syntax)?;
-    if next != a.len() {
-        return Err(CmdError::Syntax);
+    let (trim, limit, mut next) = parse_trim(a, 2)?.ok_or(CmdError::Syntax)?;
+    let mut policy = RefPolicy::KeepRef;
+    while next < a.len() {
+        policy = ref_policy(&a[next]).ok_or(CmdError::Syntax)?;
+        next += 1;
     }
     let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
-    let n = s.trim(trim, limit);
+    let n = s.trim(trim, limit, policy);
     if n > 0 {
         ctx.dirty(n);
     }
@@ -257,38 +339,93 @@ fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// `XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ...`.
-fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let mut count = 0usize;
-    let mut block: Option<u64> = None;
+/// The parsed options of XREAD and XREADGROUP.
+pub(crate) struct ReadArgs<'a> {
+    /// `COUNT` (0 = no limit).
+    pub count: usize,
+    /// `BLOCK` timeout in ms.
+    pub block: Option<u64>,
+    /// `GROUP group consumer` (XREADGROUP).
+    pub group: Option<(&'a Bytes, &'a Bytes)>,
+    /// `NOACK` (XREADGROUP).
+    pub noack: bool,
+    /// The stream keys.
+    pub keys: &'a [Bytes],
+    /// One id argument per key.
+    pub ids: &'a [Bytes],
+}
+
+/// Parses `[GROUP g c] [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...` as Redis's
+/// `xreadCommand` does, with its errors.
+pub(crate) fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs<'_>> {
+    let mut r = ReadArgs { count: 0, block: None, group: None, noack: false, keys: &[], ids: &[] };
+    let mut streams_at = None;
     let mut i = 1;
-    let streams_at = loop {
-        let arg = a.get(i).ok_or(CmdError::Syntax)?;
-        if is(arg, "STREAMS") {
-            break i + 1;
-        }
-        let value = a.get(i + 1).ok_or(CmdError::Syntax)?;
-        if is(arg, "COUNT") {
-            count = int(value)?.max(0) as usize;
-        } else if is(arg, "BLOCK") {
-            let ms = int(value).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        let arg = &a[i];
+        if is(arg, "BLOCK") && more > 0 {
+            i += 1;
+            let ms = int(&a[i]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
             if ms < 0 {
                 return Err(CmdError::NegativeTimeout);
             }
-            block = Some(ms as u64);
+            r.block = Some(ms as u64);
+        } else if is(arg, "COUNT") && more > 0 {
+            i += 1;
+            r.count = int(&a[i])?.max(0) as usize;
+        } else if is(arg, "STREAMS") && more > 0 {
+            let rest = &a[i + 1..];
+            if !rest.len().is_multiple_of(2) {
+                let (name, symbol) = if xreadgroup { ("xreadgroup", '>') } else { ("xread", '$') };
+                return Err(CmdError::err(format!(
+                    "Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
+                )));
+            }
+            streams_at = Some(i + 1);
+            break;
+        } else if is(arg, "GROUP") && more >= 2 {
+            if !xreadgroup {
+                return Err(CmdError::err("The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+            }
+            r.group = Some((&a[i + 1], &a[i + 2]));
+            i += 2;
+        } else if is(arg, "NOACK") {
+            if !xreadgroup {
+                return Err(CmdError::err("The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+            }
+            r.noack = true;
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 2;
-    };
-    let rest = &a[streams_at..];
-    if rest.is_empty() || !rest.len().is_multiple_of(2) {
-        return Err(CmdError::err("Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."));
+        i += 1;
     }
-    let (keys, id_args) = rest.split_at(rest.len() / 2);
+    let Some(at) = streams_at else { return Err(CmdError::Syntax) };
+    if xreadgroup && r.group.is_none() {
+        return Err(CmdError::err("Missing GROUP option for XREADGROUP"));
+    }
+    let rest = &a[at..];
+    let (keys, ids) = rest.split_at(rest.len() / 2);
+    r.keys = keys;
+    r.ids = ids;
+    Ok(r)
+}
+
+/// The reply of XREAD/XREADGROUP: per stream `[key, entries]` (RESP2) or a map (RESP3).
+pub(crate) fn read_reply(ctx: &Ctx, found: Vec<(Bytes, Reply)>) -> Reply {
+    match ctx.session.protocol {
+        Protocol::Resp3 => Reply::Map(found.into_iter().map(|(k, v)| (Reply::Bulk(k), v)).collect()),
+        Protocol::Resp2 => Reply::Array(found.into_iter().map(|(k, v)| Reply::Array(vec![Reply::Bulk(k), v])).collect()),
+    }
+}
+
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ...`.
+fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let r = parse_read(a, false)?;
+    let (keys, count, block) = (r.keys, r.count, r.block);
     // Resolve every id first (`$` = the stream's last id now), so errors change nothing.
     let mut after = Vec::with_capacity(keys.len());
-    for (key, arg) in keys.iter().zip(id_args) {
+    for (key, arg) in keys.iter().zip(r.ids) {
         let stream = ctx.get_stream(key)?;
         let id = match &arg[..] {
             b"$" => stream.map_or(StreamId::MIN, |s| s.last_id),
@@ -329,25 +466,41 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(Reply::NilArray);
     }
-    Ok(match ctx.session.protocol {
-        Protocol::Resp3 => Reply::Map(found.into_iter().map(|(k, v)| (Reply::Bulk(k), v)).collect()),
-        Protocol::Resp2 => Reply::Array(found.into_iter().map(|(k, v)| Reply::Array(vec![Reply::Bulk(k), v])).collect()),
-    })
+    Ok(read_reply(ctx, found))
 }
 
-/// Rebuild commands for a stream in a log rewrite: its entries as XADDs with explicit ids, then
-/// XSETID for the metadata (an empty stream is created by an XADD trimmed to nothing).
+/// Rebuild commands for a stream in a log rewrite: its entries as XADDs with explicit ids, its
+/// groups (see [`stream_groups::rewrite_group_commands`]), then XSETID for the metadata. An empty
+/// stream is created by an XADD trimmed to nothing; pending entries whose stream entry is gone
+/// get a placeholder entry while they are claimed, deleted right after.
+///
+/// [`stream_groups::rewrite_group_commands`]: crate::cmd::stream_groups::rewrite_group_commands
 pub fn rewrite_commands(key: &Bytes, s: &Stream) -> Vec<Vec<Bytes>> {
-    let mut out = Vec::with_capacity(s.len() + 1);
-    if s.is_empty() {
+    use crate::cmd::stream_groups::{dangling_pending, rewrite_group_commands};
+    let placeholders = dangling_pending(s);
+    let mut out = Vec::with_capacity(s.len() + placeholders.len() + 2);
+    if s.is_empty() && placeholders.is_empty() {
         let id = if s.last_id == StreamId::MIN { StreamId::new(0, 1) } else { s.last_id };
         out.push(vec![lit("XADD"), key.clone(), lit("MAXLEN"), lit("0"), id.to_bytes(), lit("x"), lit("y")]);
     }
+    let mut ph = placeholders.iter().peekable();
     for (id, fields) in &s.entries {
+        while let Some(p) = ph.next_if(|p| *p < id) {
+            out.push(vec![lit("XADD"), key.clone(), p.to_bytes(), Bytes::new(), Bytes::new()]);
+        }
         let mut cmd = Vec::with_capacity(3 + fields.len());
         cmd.extend([lit("XADD"), key.clone(), id.to_bytes()]);
         cmd.extend(fields.iter().cloned());
         out.push(cmd);
+    }
+    for p in ph {
+        out.push(vec![lit("XADD"), key.clone(), p.to_bytes(), Bytes::new(), Bytes::new()]);
+    }
+    out.extend(rewrite_group_commands(key, s));
+    if !placeholders.is_empty() {
+        let mut del = vec![lit("XDEL"), key.clone()];
+        del.extend(placeholders.iter().map(|p| p.to_bytes()));
+        out.push(del);
     }
     out.push(vec![
         lit("XSETID"),
