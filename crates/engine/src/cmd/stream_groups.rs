@@ -568,6 +568,7 @@ fn claim_one(
     };
     g.assign(id, consumer, opts.delivery_time, count, now);
     if let Some(c) = g.consumers.get_mut(consumer) {
+        c.seen_time = now;
         c.active_time = Some(now);
     }
     if let Some(p) = g.pel.get(&id) {
