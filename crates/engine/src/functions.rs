@@ -133,7 +133,7 @@ fn valid_name(s: &str) -> bool {
 }
 
 /// Parses `#!lua name=<lib>`; returns the library name and the code after the shebang line.
-fn parse_metadata(code: &[u8]) -> CmdResult<(String, &[u8])> {
+pub fn parse_metadata(code: &[u8]) -> CmdResult<(String, &[u8])> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::err("Missing library metadata"));
     }

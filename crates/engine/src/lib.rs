@@ -20,6 +20,7 @@ pub mod keyspace;
 pub mod notify;
 pub mod persist;
 pub mod pubsub;
+pub mod rdb;
 pub mod reply;
 pub mod scripting;
 pub mod scripting_convert;

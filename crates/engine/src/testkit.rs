@@ -30,6 +30,14 @@ impl T {
         }
     }
 
+    /// Runs a command given as raw byte arguments (binary payloads).
+    pub fn run_bytes(&mut self, args: Vec<Bytes>) -> Result<Reply, CmdError> {
+        match self.engine.execute(&mut self.session, args) {
+            Outcome::Done(r) => r,
+            Outcome::Blocked { timeout_reply, .. } => Ok(timeout_reply),
+        }
+    }
+
     /// Runs a command that must succeed.
     pub fn ok(&mut self, args: &[&str]) -> Reply {
         self.run(args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"))

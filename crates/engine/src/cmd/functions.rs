@@ -105,10 +105,14 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ]))
         }
         "kill" => Err(scripting::not_busy()),
-        "dump" | "restore" => Err(CmdError::err(format!(
-            "FUNCTION {} is not supported by stashd yet (libraries are kept in the append-only log; use FUNCTION LIST WITHCODE and FUNCTION LOAD to copy them)",
-            sub.to_uppercase()
-        ))),
+        "dump" => {
+            if a.len() != 2 {
+                return Err(wrong());
+            }
+            let libs: Vec<Bytes> = lib(ctx)?.functions.libraries.values().map(|l| l.code.clone()).collect();
+            Ok(Reply::Bulk(Bytes::from(crate::rdb::dump_functions(&libs))))
+        }
+        "restore" => restore(ctx, a, &sub),
         "help" => Ok(Reply::Array(
             [
                 "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -116,6 +120,8 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 "DELETE <LIBRARY NAME>",
                 "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
                 "FLUSH [ASYNC|SYNC]",
+                "DUMP",
+                "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
                 "STATS",
                 "KILL",
                 "HELP",
@@ -126,6 +132,61 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         )),
         _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "FUNCTION".into() }),
     }
+}
+
+/// `FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]`: all libraries of the payload or none.
+fn restore(ctx: &mut Ctx, a: &[Bytes], sub: &str) -> CmdResult {
+    if a.len() < 3 || a.len() > 4 {
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            args::text(&a[1])
+        )));
+    }
+    let (flush, replace) = match a.get(3) {
+        None => (false, false),
+        Some(p) if args::is(p, "APPEND") => (false, false),
+        Some(p) if args::is(p, "REPLACE") => (false, true),
+        Some(p) if args::is(p, "FLUSH") => (true, false),
+        Some(_) => return Err(CmdError::err("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")),
+    };
+    if !crate::rdb::verify(&a[2]) {
+        return Err(CmdError::err("DUMP payload version or checksum are wrong"));
+    }
+    let codes = crate::rdb::restore_functions(&a[2]).map_err(CmdError::err)?;
+    if ctx.session.access == Access::ReadOnly {
+        return changes(ctx, sub).map(|_| Reply::Nil);
+    }
+    let scripting = lib(ctx)?;
+    if !flush && !replace {
+        // APPEND: a library that exists already stops the whole restore (Redis's wording).
+        for code in &codes {
+            let (name, _) = crate::functions::parse_metadata(code)?;
+            if scripting.functions.libraries.contains_key(&name) {
+                return Err(CmdError::err(format!("Library {name} already exists")));
+            }
+        }
+    }
+    let before: Vec<Bytes> = scripting.functions.libraries.values().map(|l| l.code.clone()).collect();
+    if flush {
+        scripting.functions.clear();
+    }
+    let mut failure = None;
+    for code in &codes {
+        if let Err(e) = scripting.load_library(code, replace) {
+            failure = Some(e);
+            break;
+        }
+    }
+    if let Some(e) = failure {
+        // Put the libraries back as they were (they loaded before, so they load again).
+        scripting.functions.clear();
+        for code in &before {
+            let _ = scripting.load_library(code, true);
+        }
+        return Err(e);
+    }
+    changes(ctx, sub)?;
+    Ok(Reply::Ok)
 }
 
 fn list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -2,6 +2,7 @@
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
 pub mod bitmaps;
+pub mod dump;
 pub mod functions;
 pub mod geo;
 pub mod geo_search;
@@ -28,6 +29,7 @@ use crate::command::CommandSpec;
 pub static FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
