@@ -31,6 +31,8 @@ pub mod value;
 pub mod zset;
 
 #[cfg(test)]
+mod compat_doc;
+#[cfg(test)]
 pub mod testkit;
 
 pub use clock::Clock;

@@ -1,0 +1,204 @@
+//! Generates `docs/compatibility.md` from `docs/redis-commands.tsv` (every Redis 8.2 command)
+//! and the command table, and fails if the checked-in file differs (`STASHD_WRITE_DOCS=1`
+//! rewrites it). A command counts as supported when the table has it; a container subcommand
+//! when running it does not answer "unknown subcommand" or "not supported".
+
+use crate::command::{flags, lookup};
+use crate::testkit::T;
+
+/// Why a command is missing, or what differs about a supported one.
+enum Note {
+    /// Not offered, and why.
+    No(&'static str),
+    /// Offered with a difference.
+    Partial(&'static str),
+    /// Offered; a remark.
+    Info(&'static str),
+}
+
+const NO_REPLICATION: &str = "no replication: stashd runs one node; durability comes from its append-only log";
+const NO_RDB: &str = "no RDB snapshots: persistence is the append-only log (`BGREWRITEAOF` compacts it); `DUMP`/`RESTORE` move single keys";
+const NO_CLUSTER: &str = "stashd is a single node, not a Redis Cluster member (scaling out on an existing Redis/Valkey Cluster is planned)";
+const NO_TRACKING: &str = "client-side caching (tracking) is not offered";
+const LATER: &str = "not implemented yet";
+
+fn note(name: &str) -> Option<Note> {
+    use Note::*;
+    Some(match name {
+        n if n == "acl" || n.starts_with("acl|") => {
+            No("no ACL users: access is by the standard and read-only tokens (`AUTH <token>` or `AUTH default <token>`)")
+        }
+        "asking" | "readonly" | "readwrite" | "migrate" | "restore-asking" => No(NO_CLUSTER),
+        "bgsave" | "save" => No(NO_RDB),
+        "failover" | "psync" | "replconf" | "replicaof" | "slaveof" | "sync" | "role" => No(NO_REPLICATION),
+        n if n.starts_with("module") => No("modules cannot be loaded; JSON is built in"),
+        "pfdebug" | "pfselftest" => No("internal HyperLogLog debugging commands"),
+        "shutdown" => No("stop the server with SIGTERM or SIGINT (the log is flushed first)"),
+        "client|caching" | "client|getredir" | "client|tracking" | "client|trackinginfo" => No(NO_TRACKING),
+        "script|debug" => No("the Lua debugger (ldb) is not offered"),
+        "xadd" | "xtrim" => Partial("`~` trims exactly (the hosted service trims near-exactly too)"),
+        "memory|usage" => Partial("an estimate: key + value + 48 bytes of overhead"),
+        "latency|latest" | "latency|history" | "latency|reset" => {
+            Partial("the latency monitor is off (`latency-monitor-threshold` 0, Redis's default), so there are no events")
+        }
+        "client|list" | "client|info" => Partial("some fields (e.g. memory and buffer sizes) are constants"),
+        "info" => Partial("the usual sections and fields; `used_memory` is the process's resident size"),
+        "config|set" | "config|get" => Info("the settings stashd has (see README); others are refused or read as Redis's defaults"),
+        "debug" => Info("only with `--enable-debug-command` (tests use `DEBUG JUMP-CLOCK`)"),
+        "xinfo|consumers" => Info("a missing group answers `[]` as on the hosted service"),
+        "xreadgroup" => Info("a `NOACK` read creates no consumer, as on the hosted service"),
+        "scan" => Info("also the hosted service's `WITHTYPE`"),
+        "copy" => Info("`COPY k k` answers 0 as on the hosted service"),
+        "zrange" | "zrangestore" => Info("`LIMIT` without BYSCORE/BYLEX is accepted, as on the hosted service"),
+        "unlink" => Info("zero keys accepted, as on the hosted service"),
+        "fcall_ro" => Info("any function may run; writes fail at run time, as on the hosted service"),
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "function|load" => {
+            Info("Lua 5.1 with cjson, bit, struct, cmsgpack; the hosted service's `#!lua flags=allow-key-locking` is accepted")
+        }
+        _ => return None,
+    })
+}
+
+/// What the REST face does differently with a supported command.
+fn rest_note(name: &str) -> Option<&'static str> {
+    let top = name.split('|').next().unwrap_or(name);
+    Some(match top {
+        "subscribe" | "psubscribe" => "over HTTP as `POST /subscribe/…` / `/psubscribe/…` (Server-Sent Events)",
+        "monitor" => "over HTTP as `POST /monitor` (Server-Sent Events)",
+        "ssubscribe" | "unsubscribe" | "punsubscribe" | "sunsubscribe" => "RESP only (a subscription needs a connection)",
+        "multi" | "exec" | "discard" | "watch" | "unwatch" => "use `POST /multi-exec` (one request is one transaction)",
+        "hello" | "auth" | "select" | "quit" | "reset" | "client" => "one session per request",
+        _ => match lookup(top.as_bytes()) {
+            Some(spec) if spec.has(flags::BLOCKING) => "answers at once (a REST request never waits)",
+            _ => return None,
+        },
+    })
+}
+
+/// Runs `container sub` to see whether the subcommand exists; `Err(reason)` if it does not.
+fn probe_sub(t: &mut T, container: &str, sub: &str) -> Result<(), String> {
+    match t.run(&[container, sub]) {
+        Err(e) => {
+            let text = e.to_string();
+            if text.contains("unknown subcommand '") {
+                Err(LATER.into())
+            } else if text.contains("not supported") {
+                Err(text.trim_start_matches("ERR ").to_string())
+            } else {
+                Ok(())
+            }
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The markdown for the given command list.
+fn generate(list: &str) -> String {
+    let mut t = T::new();
+    t.ok(&["FLUSHALL"]);
+    let mut rows = Vec::new();
+    let (mut yes, mut partial, mut no) = (0, 0, 0);
+    for line in list.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut cols = line.split('\t');
+        let (name, group, since) = (cols.next().unwrap_or(""), cols.next().unwrap_or(""), cols.next().unwrap_or(""));
+        let (container, sub) = match name.split_once('|') {
+            Some((c, s)) => (c, Some(s)),
+            None => (name, None),
+        };
+        let present = lookup(container.as_bytes()).is_some();
+        let missing: Option<String> = match (present, sub) {
+            (false, _) => Some(match note(name) {
+                Some(Note::No(r)) => r.to_string(),
+                _ if group == "cluster" => NO_CLUSTER.to_string(),
+                _ if group == "vector_set" => {
+                    "Redis 8 vector sets are not offered (Upstash Vector is a separate face, planned)".to_string()
+                }
+                _ => LATER.to_string(),
+            }),
+            (true, Some(s)) => match note(name) {
+                Some(Note::No(r)) => Some(r.to_string()),
+                _ => probe_sub(&mut t, container, s).err(),
+            },
+            (true, None) => match note(name) {
+                Some(Note::No(r)) => Some(r.to_string()),
+                _ => None,
+            },
+        };
+        let display = name.replace('|', " ").to_uppercase();
+        let row = match missing {
+            Some(reason) => {
+                no += 1;
+                format!("| `{display}` | {group} | {since} | ❌ | ❌ | {reason} |")
+            }
+            None => {
+                let (mark, text) = match note(name) {
+                    Some(Note::Partial(p)) => {
+                        partial += 1;
+                        ("partial", p.to_string())
+                    }
+                    Some(Note::Info(i)) => {
+                        yes += 1;
+                        ("✅", i.to_string())
+                    }
+                    _ => {
+                        yes += 1;
+                        ("✅", String::new())
+                    }
+                };
+                let rest = match rest_note(name) {
+                    Some(r) => format!("✅ ({r})"),
+                    None => mark.to_string(),
+                };
+                format!("| `{display}` | {group} | {since} | {mark} | {rest} | {text} |")
+            }
+        };
+        rows.push(row);
+    }
+    let mut out = String::new();
+    out.push_str("# Redis command compatibility\n\n");
+    out.push_str(
+        "Generated from the command table and `docs/redis-commands.tsv` (every Redis 8.2 command, container\n\
+         subcommands, and the JSON commands Redis 8 bundles) by `cargo test -p stashd-engine compat`; the test\n\
+         fails when this file is out of date (`STASHD_WRITE_DOCS=1 cargo test -p stashd-engine compat` rewrites it).\n\
+         RESP is the Redis protocol face, REST the Upstash REST face (`POST /`, `/pipeline`, `/multi-exec`).\n\n",
+    );
+    out.push_str(&format!(
+        "{} commands: {yes} supported, {partial} partial, {no} not supported.\n\n\
+         Not listed (not offered by stashd, nor by Upstash's hosted Redis): the other modules Redis 8 bundles\n\
+         (`FT.*` search, `TS.*` time series, `BF.*`/`CF.*`/`CMS.*`/`TDIGEST.*`/`TOPK.*` probabilistic).\n\n",
+        rows.len()
+    ));
+    out.push_str("| Command | Group | Since | RESP | REST | Notes |\n|---|---|---|---|---|---|\n");
+    for r in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn compatibility_doc_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let list = std::fs::read_to_string(root.join("docs/redis-commands.tsv")).expect("docs/redis-commands.tsv");
+    let fresh = generate(&list);
+    let path = root.join("docs/compatibility.md");
+    if std::env::var_os("STASHD_WRITE_DOCS").is_some() {
+        std::fs::write(&path, &fresh).expect("write docs/compatibility.md");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "docs/compatibility.md is out of date with the command table: run `STASHD_WRITE_DOCS=1 cargo test -p stashd-engine compat`"
+    );
+}
+
+#[test]
+fn every_table_command_is_in_the_list() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let list = std::fs::read_to_string(root.join("docs/redis-commands.tsv")).expect("docs/redis-commands.tsv");
+    let names: std::collections::HashSet<&str> = list.lines().filter_map(|l| l.split('\t').next()).collect();
+    for spec in crate::cmd::FAMILIES.iter().flat_map(|f| f.iter()) {
+        assert!(names.contains(spec.name), "{} is in the command table but not in docs/redis-commands.tsv", spec.name);
+    }
+}
