@@ -130,6 +130,7 @@ fn group_class(group: &str) -> u32 {
         "hash" => HASH,
         "sorted-set" | "geo" => ZSET,
         "stream" => STREAM,
+        "json" => MODULE,
         _ => GENERIC,
     }
 }
@@ -207,6 +208,7 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
         "bitop" => ev.push((STRING, "set")),
         "pfmerge" => ev.push((STRING, "pfadd")),
+        "json.forget" => ev.push((MODULE, "json.del")),
         "geoadd" => ev.push((ZSET, "zadd")),
         "sort" if ch.nth == EXTRA_KEY => ev.push((LIST, "sortstore")),
         "sort" => return Vec::new(),

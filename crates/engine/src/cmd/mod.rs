@@ -8,6 +8,7 @@ pub mod geo_search;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod introspection;
+pub mod json;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -36,6 +37,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     geo_search::COMMANDS,
+    json::COMMANDS,
     introspection::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
