@@ -419,7 +419,7 @@ fn json_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             };
             o.insert(p.original().to_owned(), v);
         }
-        Json::Object(o)
+        Json::Object(Box::new(o))
     };
     let mut out = Vec::new();
     result.write(&mut out, &layout, 0);
@@ -474,7 +474,7 @@ fn resp_form(v: &Json) -> Reply {
         Json::Object(o) => {
             let mut out = Vec::with_capacity(o.len() * 2 + 1);
             out.push(Reply::status("{"));
-            for (k, v) in o {
+            for (k, v) in o.iter() {
                 out.push(Reply::Bulk(Bytes::copy_from_slice(k.as_bytes())));
                 out.push(resp_form(v));
             }

@@ -36,8 +36,9 @@ pub enum Json {
     Str(String),
     /// An array.
     Array(Vec<Json>),
-    /// An object.
-    Object(Object),
+    /// An object (boxed: an ordered map is much larger than the other variants, and every
+    /// array element pays for the largest one).
+    Object(Box<Object>),
 }
 
 /// How to lay out serialized JSON (`JSON.GET`'s `INDENT`, `NEWLINE` and `SPACE`); the default is
@@ -186,10 +187,10 @@ impl Json {
             return;
         };
         if !matches!(self, Json::Object(_)) {
-            *self = Json::Object(Object::default());
+            *self = Json::Object(Box::default());
         }
         if let Json::Object(o) = self {
-            for (k, v) in p {
+            for (k, v) in p.iter() {
                 if matches!(v, Json::Null) {
                     o.shift_remove(k.as_str());
                 } else {
@@ -299,7 +300,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
             let v = map.next_value::<Json>()?;
             o.insert(k, v);
         }
-        Ok(Json::Object(o))
+        Ok(Json::Object(Box::new(o)))
     }
 }
 
@@ -322,6 +323,12 @@ mod tests {
         assert_eq!(parse(b"abc").unwrap_err().to_string(), "ERR expected value at line 1 column 1");
         assert_eq!(parse(b"1 2").unwrap_err().to_string(), "ERR trailing characters at line 1 column 3");
         assert!(parse(b"\"\xff\"").is_err());
+    }
+
+    #[test]
+    fn small_nodes() {
+        // Array elements and object members pay for the largest variant: keep it at a String.
+        assert_eq!(std::mem::size_of::<Json>(), 32);
     }
 
     #[test]

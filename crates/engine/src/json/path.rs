@@ -202,7 +202,7 @@ fn descendants<'a>(loc: Vec<Seg>, node: &'a Json, out: &mut Vec<Located<'a>>) {
             }
         }
         Json::Object(o) => {
-            for (k, v) in o {
+            for (k, v) in o.iter() {
                 descendants(child(&loc, Seg::Key(k.clone())), v, out);
             }
         }
@@ -254,7 +254,7 @@ fn apply<'a>(sel: &Sel, loc: &[Seg], node: &'a Json, root: &'a Json, out: &mut V
             }
         }
         (Sel::Filter(e), Json::Object(o)) => {
-            for (k, v) in o {
+            for (k, v) in o.iter() {
                 if test(e, v, root) {
                     out.push((child(loc, Seg::Key(k.clone())), v));
                 }
