@@ -214,3 +214,25 @@ def test_json_survives_restart_and_rewrite(durable_server):
     c = restart_client(s)
     assert c.json().get("ttl") == [1, 2]
     c.close()
+
+
+def test_readonly_token_reads_only(ro_server, ro_r):
+    ro_r.json().set("ro", "$", {"a": 1})
+    ro = Redis(url=ro_server.url, token=ro_server.readonly_token, rest_retries=0, allow_telemetry=False)
+    try:
+        assert ro.json.get("ro", "$.a") == [1]
+        assert ro.json.type("ro", "$.a") == ["integer"]
+        with pytest.raises(UpstashError, match="NOPERM"):
+            ro.json.set("ro", "$.a", 2)
+        with pytest.raises(UpstashError, match="NOPERM"):
+            ro.json.arrappend("ro", "$.a", 2)
+    finally:
+        ro.close()
+    assert ro_r.json().get("ro") == {"a": 1}
+
+
+def test_scripts_call_json(r):
+    r.json().set("lua", "$", {"n": 1})
+    assert r.eval("redis.call('JSON.NUMINCRBY', KEYS[1], '$.n', 2) return redis.call('JSON.GET', KEYS[1], '.n')", 1, "lua") == "3"
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE wrong type of path value"):
+        r.eval("return redis.call('JSON.STRLEN', KEYS[1], '.n')", 1, "lua")
