@@ -102,7 +102,7 @@ impl Path {
         } else {
             format!("$.{original}")
         };
-        let steps = Parser { s: fixed.as_bytes(), text: &fixed, i: 0 }.whole()?;
+        let steps = Parser { s: fixed.as_bytes(), text: &fixed, i: 0, nesting: 0 }.whole()?;
         Ok(Path { original, fixed, legacy: !jsonpath, steps })
     }
 
@@ -346,10 +346,15 @@ fn num(v: &Json) -> f64 {
     }
 }
 
+/// Deepest nesting of filter expressions (parentheses, `!`, filters inside filters) a path
+/// may have: parsing and evaluation recurse on it.
+const MAX_NESTING: usize = 32;
+
 struct Parser<'s> {
     s: &'s [u8],
     text: &'s str,
     i: usize,
+    nesting: usize,
 }
 
 impl Parser<'_> {
@@ -585,6 +590,16 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, CmdError> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(self.error());
+        }
+        let e = self.unary_inner();
+        self.nesting -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, CmdError> {
         self.ws();
         if self.eat(b'!') {
             return Ok(Expr::Not(Box::new(self.unary()?)));
@@ -730,6 +745,14 @@ mod tests {
             assert!(e.starts_with("Error occurred on position"), "{p}: {e}");
         }
         assert!(Path::parse(b"\xff").is_err());
+        // Nesting is bounded (parsing and evaluation recurse on it).
+        let deep = format!("$[?({}@.a{})]", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Path::parse(deep.as_bytes()).is_err());
+        let nots = format!("$[?({}@.a)]", "!".repeat(100_000));
+        assert!(Path::parse(nots.as_bytes()).is_err());
+        let filters = format!("$[?(@{}.a == 1{})]", "[?(@".repeat(10_000), ")]".repeat(10_000));
+        assert!(Path::parse(filters.as_bytes()).is_err());
+        assert!(Path::parse(b"$[?((((@.a == 1))))]").is_ok());
     }
 
     #[test]
