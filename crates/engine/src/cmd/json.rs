@@ -298,9 +298,11 @@ fn json_mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         triplets.push((key, path, value));
     }
+    // A triplet that an earlier one made impossible (validation saw the document before it)
+    // is skipped and makes the reply nil, as in RedisJSON: never an error after a write.
     let mut all = true;
     for (key, path, value) in triplets {
-        all &= set_one(ctx, key, &path, value, false, false)?;
+        all &= set_one(ctx, key, &path, value, false, false).unwrap_or(false);
     }
     Ok(if all { Reply::Ok } else { Reply::Nil })
 }
@@ -1095,6 +1097,11 @@ mod tests {
         assert_eq!(t.err(&["JSON.MSET", "a", "$.v", "11", "b", "$", "{"]), "ERR EOF while parsing an object at line 1 column 1");
         assert_eq!(t.err(&["JSON.MSET", "a", "$.v", "11", "b"]), "ERR wrong number of arguments for 'json.mset' command");
         assert_eq!(get(&mut t, "a", "$.v"), b("[10]"));
+        // A triplet made impossible by an earlier one is skipped (nil), the rest applied.
+        t.ok(&["JSON.SET", "l", "$", "[[1,2,3,4]]"]);
+        assert_eq!(t.ok(&["JSON.MSET", "l", "$[0]", "1", "l", "$[0][3]", "5", "a", "$.v", "12"]), Reply::Nil);
+        assert_eq!(t.ok(&["JSON.GET", "l"]), b("[1]"));
+        assert_eq!(get(&mut t, "a", "$.v"), b("[12]"));
         // Merge (RFC 7396).
         t.ok(&["JSON.SET", "m", "$", r#"{"a":{"b":1,"c":2},"d":[1,2],"e":1}"#]);
         assert_eq!(t.ok(&["JSON.MERGE", "m", "$", r#"{"a":{"b":null,"x":{"y":null,"z":1}},"d":[3],"e":null}"#]), Reply::Ok);
