@@ -49,6 +49,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("json.objkeys", -2, READONLY, 1, 1, 1, json_objkeys, "json"),
     cmd!("json.objlen", -2, READONLY | FAST, 1, 1, 1, json_objlen, "json"),
     cmd!("json.resp", -2, READONLY, 1, 1, 1, json_resp, "json"),
+    cmd!("json.debug", -2, READONLY, 2, 2, 1, json_debug, "json"),
 ];
 
 type Loc = Vec<Seg>;
@@ -489,6 +490,27 @@ fn json_resp(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let path = path_arg(a, 2)?;
     let Some(doc) = load(ctx, &a[1])? else { return Ok(Reply::Nil) };
     Ok(if path.is_legacy() { resp_form(path.first(&doc)?.1) } else { Reply::Array(path.values(&doc).into_iter().map(resp_form).collect()) })
+}
+
+/// `JSON.DEBUG MEMORY <key> [path]` (estimated bytes per match) and `JSON.DEBUG HELP`.
+fn json_debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if args::is(&a[1], "HELP") && a.len() == 2 {
+        return Ok(Reply::bulks([
+            Bytes::from_static(b"MEMORY <key> [path] - reports memory usage"),
+            Bytes::from_static(b"HELP                - this message"),
+        ]));
+    }
+    if !args::is(&a[1], "MEMORY") || !(3..=4).contains(&a.len()) {
+        return Err(CmdError::err("unknown subcommand - try `JSON.DEBUG HELP`"));
+    }
+    let path = path_arg(a, 3)?;
+    let doc = load(ctx, &a[2])?;
+    Ok(match doc {
+        None if path.is_legacy() => Reply::Int(0),
+        None => Reply::Array(Vec::new()),
+        Some(doc) if path.is_legacy() => Reply::Int(path.first(&doc)?.1.approx_size() as i64),
+        Some(doc) => Reply::Array(path.values(&doc).into_iter().map(|v| Reply::Int(v.approx_size() as i64)).collect()),
+    })
 }
 
 // ---- JSON.DEL / CLEAR / TOGGLE --------------------------------------------------------------
@@ -1137,6 +1159,11 @@ mod tests {
         assert_eq!(t.ok(&["JSON.RESP", "d", ".t"]), Reply::status("true"));
         assert_eq!(t.ok(&["JSON.RESP", "d", ".f"]), Reply::Double(1.5));
         assert_eq!(t.ok(&["JSON.RESP", "d", ".n"]), Reply::Nil);
+        assert!(matches!(t.ok(&["JSON.DEBUG", "MEMORY", "d"]), Reply::Int(n) if n > 100));
+        assert!(matches!(t.ok(&["JSON.DEBUG", "MEMORY", "d", "$..a"]), Reply::Array(v) if v.len() == 2));
+        assert_eq!(t.ok(&["JSON.DEBUG", "MEMORY", "nokey"]), Reply::Int(0));
+        assert!(matches!(t.ok(&["JSON.DEBUG", "HELP"]), Reply::Array(v) if v.len() == 2));
+        assert_eq!(t.err(&["JSON.DEBUG", "NOPE"]), "ERR unknown subcommand - try `JSON.DEBUG HELP`");
         assert_eq!(t.ok(&["JSON.TOGGLE", "d", "$.t"]), ints(&[Some(0)]));
         assert_eq!(t.ok(&["JSON.TOGGLE", "d", ".t"]), b("true"));
         assert_eq!(t.ok(&["JSON.TOGGLE", "d", "$.s"]), ints(&[None]));
