@@ -562,6 +562,7 @@ fn write_snapshot(dir: &Path, name: &str, libraries: &[Bytes], dbs: &[crate::key
                     &mut batch,
                 ),
                 Value::Stream(s) => batch.extend(crate::cmd::streams::rewrite_commands(key, s).into_iter().map(|c| (dbi, c))),
+                Value::Json(j) => batch.push((dbi, vec![lit("JSON.SET"), key.clone(), lit("$"), Bytes::from(j.to_bytes())])),
             }
             if entry.expire_at != 0 {
                 batch.push((dbi, vec![lit("PEXPIREAT"), key.clone(), crate::args::int_bytes(entry.expire_at as i64)]));

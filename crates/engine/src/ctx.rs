@@ -288,5 +288,6 @@ impl<'a> Ctx<'a> {
     typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default(), boxed);
     typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default(), boxed);
     typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new(), boxed);
+    typed_access!(get_json, get_json_mut, json_or_create, Json, crate::json::Json, crate::json::Json::Null, boxed);
     typed_access!(get_stream, get_stream_mut, stream_or_create, Stream, crate::stream::Stream, crate::stream::Stream::default(), boxed);
 }

@@ -16,6 +16,7 @@ pub mod expire;
 pub mod functions;
 pub mod glob;
 pub mod hll;
+pub mod json;
 pub mod keyspace;
 pub mod notify;
 pub mod persist;

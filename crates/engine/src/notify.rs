@@ -130,6 +130,7 @@ fn group_class(group: &str) -> u32 {
         "hash" => HASH,
         "sorted-set" | "geo" => ZSET,
         "stream" => STREAM,
+        "json" => MODULE,
         _ => GENERIC,
     }
 }
@@ -207,6 +208,8 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
         "hmset" | "hsetnx" => ev.push((HASH, "hset")),
         "bitop" => ev.push((STRING, "set")),
         "pfmerge" => ev.push((STRING, "pfadd")),
+        // RedisJSON fires only its own event, also when the whole document goes.
+        "json.del" | "json.forget" => return vec![(MODULE, "json.del")],
         "geoadd" => ev.push((ZSET, "zadd")),
         "sort" if ch.nth == EXTRA_KEY => ev.push((LIST, "sortstore")),
         "sort" => return Vec::new(),
@@ -279,5 +282,7 @@ mod tests {
         );
         assert_eq!(command_events("expire", "generic", &b(&["EXPIRE", "k", "-1"]), gone), vec![(GENERIC, "del")]);
         assert!(command_events("del", "generic", &b(&["DEL", "k"]), KeyChange { nth: 0, existed: false, exists: false }).is_empty());
+        assert_eq!(command_events("json.set", "json", &b(&["JSON.SET", "k", "$", "1"]), created), vec![(NEW, "new"), (MODULE, "json.set")]);
+        assert_eq!(command_events("json.forget", "json", &b(&["JSON.FORGET", "k"]), gone), vec![(MODULE, "json.del")]);
     }
 }

@@ -32,6 +32,8 @@ pub enum Value {
     ZSet(Arc<ZSet>),
     /// Stream.
     Stream(Arc<crate::stream::Stream>),
+    /// JSON document (the RedisJSON commands).
+    Json(Arc<crate::json::Json>),
 }
 
 impl Value {
@@ -44,6 +46,8 @@ impl Value {
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
             Value::Stream(_) => "stream",
+            // The hosted service reports `json` (a redis-server with the module says `ReJSON-RL`).
+            Value::Json(_) => "json",
         }
     }
 
@@ -92,6 +96,8 @@ impl Value {
                 }
             }
             Value::Stream(_) => "stream",
+            // Redis reports module values as `raw`.
+            Value::Json(_) => "raw",
         }
     }
 
@@ -104,6 +110,7 @@ impl Value {
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.iter().map(|(m, _)| m.len() * 2 + 64).sum(),
             Value::Stream(s) => s.approx_size(),
+            Value::Json(j) => j.approx_size(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod geo_search;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod introspection;
+pub mod json;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -42,6 +43,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     geo_search::COMMANDS,
+    json::COMMANDS,
     introspection::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
