@@ -152,13 +152,18 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Position of the live entry at `key` in the selected db, reclaiming it if expired. One hash
-    /// probe; callers then reach the entry by position.
+    /// Position of the live entry at `key` in the selected db, reclaiming it if expired (and the
+    /// expired fields of a hash). One hash probe; callers then reach the entry by position.
     fn live_index(&mut self, key: &[u8]) -> Option<usize> {
         let dbi = self.session.db;
         let (i, _, e) = self.ks.dbs[dbi].map.get_full(key)?;
         if self.is_expired(e.expire_at) {
             self.reclaim_expired(dbi, key);
+            return None;
+        }
+        // A hash reclaims its expired fields on any access, and goes away with the last one.
+        let fields_due = matches!(&e.value, Value::Hash(h) if h.has_expired(self.now));
+        if fields_due && self.reclaim_expired_fields(dbi, key, usize::MAX).1 {
             return None;
         }
         Some(i)
@@ -342,22 +347,17 @@ impl<'a> Ctx<'a> {
         (n, emptied)
     }
 
-    /// Position of the live hash at `key` after reclaiming its expired fields (None if missing
-    /// or gone with them); `WRONGTYPE` for another type.
+    /// Position of the live hash at `key` (its expired fields reclaimed by [`Ctx::live_index`]:
+    /// None if it went with them); `WRONGTYPE` for another type.
     fn hash_index(&mut self, key: &[u8]) -> CmdResult<Option<usize>> {
         let Some(i) = self.live_index(key) else {
             return Ok(None);
         };
-        let dbi = self.session.db;
-        let due = match self.ks.dbs[dbi].map.get_index(i).map(|(_, e)| &e.value) {
-            Some(Value::Hash(h)) => h.has_expired(self.now),
-            Some(_) => return Err(CmdError::WrongType),
-            None => return Ok(None),
-        };
-        if due && self.reclaim_expired_fields(dbi, key, usize::MAX).1 {
-            return Ok(None);
+        match self.db().map.get_index(i).map(|(_, e)| &e.value) {
+            Some(Value::Hash(_)) => Ok(Some(i)),
+            Some(_) => Err(CmdError::WrongType),
+            None => Ok(None),
         }
-        Ok(Some(i))
     }
 
     /// Reads the hash at `key` (expired fields reclaimed first); `WRONGTYPE` if another type.

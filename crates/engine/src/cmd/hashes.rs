@@ -984,6 +984,12 @@ mod tests {
         assert_eq!(t.ok(&["EXISTS", "h"]), Reply::Int(0));
         let info = format!("{:?}", t.ok(&["INFO", "stats"]));
         assert!(info.contains("expired_subkeys:2"), "{info}");
+        // Key-level commands see a hash whose every field expired as gone, too.
+        t.ok(&["HSET", "k", "a", "1"]);
+        t.ok(&["HPEXPIRE", "k", "10", "FIELDS", "1", "a"]);
+        t.advance(11);
+        assert_eq!(t.ok(&["TYPE", "k"]), Reply::Status(bytes::Bytes::from_static(b"none")));
+        assert_eq!(t.ok(&["EXISTS", "k"]), Reply::Int(0));
         // A write on the emptied hash starts a new one.
         t.ok(&["HSET", "w", "a", "1"]);
         t.ok(&["HPEXPIRE", "w", "10", "FIELDS", "1", "a"]);
