@@ -338,11 +338,13 @@ impl<'a> Ctx<'a> {
             }
         }
         if self.logging {
-            let mut args = Vec::with_capacity(n + 2);
-            args.push(Bytes::from_static(b"HDEL"));
-            args.push(key);
-            args.extend(fields);
-            self.effects.push(dbi, &args);
+            for chunk in fields.chunks(1024) {
+                let mut args = Vec::with_capacity(chunk.len() + 2);
+                args.push(Bytes::from_static(b"HDEL"));
+                args.push(key.clone());
+                args.extend_from_slice(chunk);
+                self.effects.push(dbi, &args);
+            }
         }
         (n, emptied)
     }

@@ -37,10 +37,19 @@ fn hash_fields_cycle(ctx: &mut Ctx, rng: &mut impl Rng, start: Instant, budget: 
                     break;
                 }
                 let Some(key) = ctx.ks.dbs[dbi].field_ttl_key(rng.gen_range(0..len)).cloned() else { break };
-                let (keep, due) = match ctx.ks.dbs[dbi].map.get(&key).map(|e| &e.value) {
-                    Some(crate::value::Value::Hash(h)) => (h.ttl_count() > 0, h.has_expired(now)),
-                    _ => (false, false),
+                let (keep, due, key_expired) = match ctx.ks.dbs[dbi].map.get(&key) {
+                    Some(e) => match &e.value {
+                        crate::value::Value::Hash(h) => (h.ttl_count() > 0, h.has_expired(now), e.expire_at != 0 && e.expire_at <= now),
+                        _ => (false, false, false),
+                    },
+                    None => (false, false, false),
                 };
+                if key_expired {
+                    // The whole key is past its TTL: reclaim it as the key cycle would.
+                    ctx.reclaim_expired(dbi, &key);
+                    stale += 1;
+                    continue;
+                }
                 if !keep {
                     ctx.ks.dbs[dbi].untrack_field_ttls(&key);
                     continue;

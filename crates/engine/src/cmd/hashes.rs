@@ -1234,6 +1234,18 @@ mod tests {
     }
 
     #[test]
+    fn active_expiry_of_a_hash_whose_key_ttl_passed_too() {
+        let mut t = T::new();
+        t.ok(&["HSET", "h", "a", "1"]);
+        t.ok(&["HPEXPIRE", "h", "100", "FIELDS", "1", "a"]);
+        t.ok(&["PEXPIRE", "h", "50"]);
+        t.advance(200);
+        t.engine.active_expire_cycle(std::time::Duration::from_secs(1));
+        let ks = t.engine.shared.ks.lock();
+        assert_eq!((ks.dbs[0].len(), ks.dbs[0].field_ttl_len(), ks.dbs[0].ttl_len()), (0, 0, 0));
+    }
+
+    #[test]
     fn one_active_cycle_is_bounded() {
         let mut t = T::new();
         let mut args = vec!["HSET".to_string(), "big".into()];
