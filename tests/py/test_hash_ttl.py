@@ -308,18 +308,23 @@ def test_field_ttls_survive_restart_and_rewrite(durable_server):
     c.hgetex("d", "c", px=700_000)
     c.hset("gone", mapping={"f": "1", "g": "2"})
     c.hpexpire("gone", 50_000, "f")
+    c.hset("active", mapping={"f": "1", "g": "2"})
+    c.hpexpire("active", 50_000, "f", "g")
     times = c.hpexpiretime("d", "a", "b", "c", "n", "x")
     assert -1 not in times and -2 not in times
     # Past its TTL on the (jumped) clock: reclaimed on access and logged as HDEL, so the field
     # stays gone after a restart brings the clock back.
     s.debug_jump(60_000)
     assert c.hget("gone", "f") is None
+    # "active" is never touched: the active cycle reclaims it (and logs it).
+    assert wait_for(lambda: c.dbsize() == 2), c.dbsize()  # d and gone; DBSIZE touches no key
     c.close()
     s.kill()
     c = restart_client(s)
     assert c.hpexpiretime("d", "a", "b", "c", "n", "x") == times  # absolute times were logged
     assert c.hget("d", "n") == "6"
     assert c.hgetall("gone") == {"g": "2"}
+    assert c.exists("active") == 0
     c = rewrite_kill_restart(s, c)
     assert c.hpexpiretime("d", "a", "b", "c", "n", "x") == times
     assert c.hgetall("d") == {"a": "1", "b": "2", "c": "3", "n": "6", "x": "y"}
