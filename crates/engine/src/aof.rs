@@ -554,7 +554,10 @@ fn write_snapshot(dir: &Path, name: &str, libraries: &[Bytes], dbs: &[crate::key
                 Value::Str(v) => batch.push((dbi, vec![lit("SET"), key.clone(), v.to_bytes()])),
                 Value::List(l) => push_chunks("RPUSH", l.iter().cloned().collect(), 1, &mut batch),
                 Value::Set(s) => push_chunks("SADD", s.iter().cloned().collect(), 1, &mut batch),
-                Value::Hash(h) => push_chunks("HSET", h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(), 2, &mut batch),
+                Value::Hash(h) => {
+                    push_chunks("HSET", h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(), 2, &mut batch);
+                    batch.extend(crate::cmd::hashes::rewrite_field_ttls(key, h).into_iter().map(|c| (dbi, c)));
+                }
                 Value::ZSet(z) => push_chunks(
                     "ZADD",
                     z.iter().flat_map(|(m, s)| [Bytes::from(crate::reply::format_double(s)), m.clone()]).collect(),

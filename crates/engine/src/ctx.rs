@@ -8,9 +8,10 @@ use bytes::Bytes;
 use crate::compact::CompactBytes;
 use crate::engine::Shared;
 use crate::error::{CmdError, CmdResult};
+use crate::hash::Hash;
 use crate::keyspace::{Db, Keyspace};
 use crate::session::{Face, Session};
-use crate::value::{Entry, Map, Set, Value};
+use crate::value::{Entry, Set, Value};
 use crate::zset::ZSet;
 
 pub use crate::aof::EffectLog;
@@ -47,6 +48,9 @@ pub struct Ctx<'a> {
     /// Keys signalled beyond the declared ones, kept for keyspace notifications (only while
     /// notifications are on); `call()` drains them.
     pub(crate) notify_keys: Vec<(usize, Bytes)>,
+    /// Keyspace events a handler chose for its first key, replacing the ones derived from the
+    /// command name (hash field expiry commands name them after what happened to the fields).
+    pub(crate) events: Option<Vec<(u32, &'static str)>>,
 }
 
 macro_rules! typed_access {
@@ -102,6 +106,7 @@ impl<'a> Ctx<'a> {
             logging,
             block: None,
             notify_keys: Vec::new(),
+            events: None,
         }
     }
 
@@ -147,13 +152,18 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Position of the live entry at `key` in the selected db, reclaiming it if expired. One hash
-    /// probe; callers then reach the entry by position.
+    /// Position of the live entry at `key` in the selected db, reclaiming it if expired (and the
+    /// expired fields of a hash). One hash probe; callers then reach the entry by position.
     fn live_index(&mut self, key: &[u8]) -> Option<usize> {
         let dbi = self.session.db;
         let (i, _, e) = self.ks.dbs[dbi].map.get_full(key)?;
         if self.is_expired(e.expire_at) {
             self.reclaim_expired(dbi, key);
+            return None;
+        }
+        // A hash reclaims its expired fields on any access, and goes away with the last one.
+        let fields_due = matches!(&e.value, Value::Hash(h) if h.has_expired(self.now));
+        if fields_due && self.reclaim_expired_fields(dbi, key, usize::MAX).1 {
             return None;
         }
         Some(i)
@@ -283,9 +293,133 @@ impl<'a> Ctx<'a> {
         self.block = Some(BlockRequest { keys, timeout_ms, rerun: Some(rerun) });
     }
 
+    /// Names the keyspace events of this command's first key (class, event), instead of the
+    /// ones derived from the command name; `new`/`del` are still added from what happened.
+    pub fn set_events(&mut self, events: Vec<(u32, &'static str)>) {
+        self.events = Some(events);
+    }
+
+    /// Reclaims up to `limit` expired fields of the hash at `key` in db `dbi` (not while
+    /// loading, and not if the key itself is past its TTL: that is the key's expiry to handle):
+    /// logs one `HDEL`, publishes `hexpired` (and `del` if the hash emptied and went away),
+    /// signals the key. Returns (fields reclaimed, key deleted).
+    pub(crate) fn reclaim_expired_fields(&mut self, dbi: usize, key: &[u8], limit: usize) -> (usize, bool) {
+        if self.session.face == Face::Loading {
+            return (0, false);
+        }
+        let now = self.now;
+        let Some(e) = self.ks.dbs[dbi].map.get_mut(key) else {
+            return (0, false);
+        };
+        if e.expire_at != 0 && e.expire_at <= now {
+            return (0, false);
+        }
+        let Value::Hash(h) = &mut e.value else {
+            return (0, false);
+        };
+        if !h.has_expired(now) {
+            return (0, false);
+        }
+        let h = std::sync::Arc::make_mut(h);
+        let fields = h.take_expired(now, limit);
+        let emptied = h.is_empty();
+        let n = fields.len();
+        let key = Bytes::copy_from_slice(key);
+        if emptied {
+            self.ks.dbs[dbi].remove(&key);
+        }
+        self.ks.stats.expired_subkeys += n as u64;
+        self.ks.signal_modified(dbi, &key);
+        let flags = self.shared.notify_flags.load(std::sync::atomic::Ordering::Relaxed);
+        if flags != 0 {
+            crate::notify::publish(self.shared, flags, crate::notify::HASH, "hexpired", dbi, &key);
+            if emptied {
+                crate::notify::publish(self.shared, flags, crate::notify::GENERIC, "del", dbi, &key);
+            }
+        }
+        if self.logging {
+            for chunk in fields.chunks(1024) {
+                let mut args = Vec::with_capacity(chunk.len() + 2);
+                args.push(Bytes::from_static(b"HDEL"));
+                args.push(key.clone());
+                args.extend_from_slice(chunk);
+                self.effects.push(dbi, &args);
+            }
+        }
+        (n, emptied)
+    }
+
+    /// Position of the live hash at `key` (its expired fields reclaimed by [`Ctx::live_index`]:
+    /// None if it went with them); `WRONGTYPE` for another type.
+    fn hash_index(&mut self, key: &[u8]) -> CmdResult<Option<usize>> {
+        let Some(i) = self.live_index(key) else {
+            return Ok(None);
+        };
+        match self.db().map.get_index(i).map(|(_, e)| &e.value) {
+            Some(Value::Hash(_)) => Ok(Some(i)),
+            Some(_) => Err(CmdError::WrongType),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the hash at `key` (expired fields reclaimed first); `WRONGTYPE` if another type.
+    pub fn get_hash(&mut self, key: &[u8]) -> CmdResult<Option<&Hash>> {
+        let now_s = (self.now / 1000) as u32;
+        let Some(i) = self.hash_index(key)? else {
+            self.ks.stats.keyspace_misses += 1;
+            return Ok(None);
+        };
+        self.ks.stats.keyspace_hits += 1;
+        match self.db().map.get_index_mut(i).map(|(_, e)| e) {
+            Some(e) => {
+                e.atime = now_s;
+                match &e.value {
+                    Value::Hash(h) => Ok(Some(h)),
+                    _ => Err(CmdError::WrongType),
+                }
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Mutable access to the hash at `key` (expired fields reclaimed first).
+    pub fn get_hash_mut(&mut self, key: &[u8]) -> CmdResult<Option<&mut Hash>> {
+        let now_s = (self.now / 1000) as u32;
+        let Some(i) = self.hash_index(key)? else {
+            return Ok(None);
+        };
+        match self.db().map.get_index_mut(i).map(|(_, e)| e) {
+            Some(e) => {
+                e.atime = now_s;
+                match &mut e.value {
+                    Value::Hash(h) => Ok(Some(std::sync::Arc::make_mut(h))),
+                    _ => Err(CmdError::WrongType),
+                }
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Mutable access to the hash at `key`, creating an empty one (without TTL) when missing.
+    pub fn hash_or_create(&mut self, key: &[u8]) -> CmdResult<&mut Hash> {
+        if self.hash_index(key)?.is_none() {
+            let now_s = (self.now / 1000) as u32;
+            self.ks.stats.keyspace_misses += 1;
+            self.db().insert(key, Value::Hash(std::sync::Arc::new(Hash::new())), 0, now_s);
+        }
+        match self.get_hash_mut(key)? {
+            Some(h) => Ok(h),
+            None => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Registers the hash at `key` with the active expiry cycle after one of its fields got a TTL.
+    pub fn track_field_ttls(&mut self, key: &[u8]) {
+        self.db().track_field_ttls(key);
+    }
+
     typed_access!(get_str, get_str_mut, str_or_create, Str, CompactBytes, CompactBytes::new());
     typed_access!(get_list, get_list_mut, list_or_create, List, VecDeque<Bytes>, VecDeque::new(), boxed);
-    typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Map<Bytes, Bytes>, Map::default(), boxed);
     typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default(), boxed);
     typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new(), boxed);
     typed_access!(get_json, get_json_mut, json_or_create, Json, crate::json::Json, crate::json::Json::Null, boxed);

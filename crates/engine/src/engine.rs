@@ -465,7 +465,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
         _ => 0,
     };
     let watched = if notify_flags != 0 { key_presence(ctx, spec, args, notify_flags) } else { Vec::new() };
+    let saved_events = ctx.events.take();
     let result = (spec.handler)(ctx, args);
+    let events = std::mem::replace(&mut ctx.events, saved_events);
     let wrote = ctx.ks.dirty != dirty_before;
     if !wrote {
         // Nothing changed: keys a handler signalled must not leak into the next command's events.
@@ -482,7 +484,11 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
         for (nth, &(pos, existed)) in watched.iter().enumerate() {
             let exists = key_exists(ctx, dbi, &args[pos]);
             let change = notify::KeyChange { nth, existed, exists };
-            for (class, event) in notify::command_events(spec.name, spec.group, args, change) {
+            let evs = match &events {
+                Some(chosen) if nth == 0 => notify::chosen_events(chosen, change),
+                _ => notify::command_events(spec.name, spec.group, args, change),
+            };
+            for (class, event) in evs {
                 notify::publish(ctx.shared, notify_flags, class, event, dbi, &args[pos]);
             }
         }

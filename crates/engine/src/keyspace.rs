@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::compact::CompactBytes;
-use crate::value::{Entry, Map, Value};
+use crate::value::{Entry, Map, Set, Value};
 
 /// Number of databases (`SELECT 0..15`).
 pub const NUM_DBS: usize = 16;
@@ -23,6 +23,10 @@ pub struct Db {
     pub map: Map<CompactBytes, Entry>,
     /// Map positions of the entries whose `expire_at != 0`.
     ttl: Vec<u32>,
+    /// Keys of hashes with field TTLs, sampled by the active expiry cycle. Added to whenever a
+    /// hash gets a field TTL or is stored with some; removed from when the key goes away or the
+    /// cycle finds the hash without TTLs.
+    hexpires: Set<CompactBytes>,
 }
 
 impl Db {
@@ -42,6 +46,27 @@ impl Db {
     pub fn ttl_key(&self, i: usize) -> Option<&CompactBytes> {
         let pos = *self.ttl.get(i)? as usize;
         self.map.get_index(pos).map(|(k, _)| k)
+    }
+
+    /// Number of keys registered as hashes with field TTLs.
+    pub fn field_ttl_len(&self) -> usize {
+        self.hexpires.len()
+    }
+    /// The `i`-th key registered as a hash with field TTLs, for sampling.
+    pub fn field_ttl_key(&self, i: usize) -> Option<&CompactBytes> {
+        self.hexpires.get_index(i)
+    }
+    /// Registers `key` as a hash with field TTLs (for the active expiry cycle).
+    pub fn track_field_ttls(&mut self, key: &[u8]) {
+        if !self.hexpires.contains(key) {
+            self.hexpires.insert(CompactBytes::from_slice(key));
+        }
+    }
+    /// Forgets `key` as a hash with field TTLs.
+    pub fn untrack_field_ttls(&mut self, key: &[u8]) {
+        if !self.hexpires.is_empty() {
+            self.hexpires.swap_remove(key);
+        }
     }
 
     fn ttl_add(&mut self, pos: usize) {
@@ -67,6 +92,10 @@ impl Db {
     /// Inserts or replaces `key`, keeping the TTL index in sync.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64, now_s: u32) {
         use indexmap::map::Entry as Slot;
+        match &value {
+            Value::Hash(h) if h.ttl_count() > 0 => self.track_field_ttls(key),
+            _ => self.untrack_field_ttls(key),
+        }
         match self.map.entry(CompactBytes::from_slice(key)) {
             // Overwrite in place: keeps the key's position.
             Slot::Occupied(mut o) => {
@@ -94,6 +123,7 @@ impl Db {
     /// Removes `key`; returns the entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let pos = self.map.get_index_of(key)?;
+        self.untrack_field_ttls(key);
         let last = self.map.len() - 1;
         if let Some((_, e)) = self.map.get_index(pos) {
             if e.expire_at != 0 {
@@ -130,6 +160,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = Map::default();
         self.ttl = Vec::new();
+        self.hexpires = Set::default();
     }
 }
 
@@ -138,6 +169,8 @@ impl Db {
 pub struct Stats {
     /// Keys reclaimed because their TTL passed.
     pub expired_keys: u64,
+    /// Hash fields reclaimed because their TTL passed (`expired_subkeys`).
+    pub expired_subkeys: u64,
     /// Successful key lookups by read commands.
     pub keyspace_hits: u64,
     /// Failed key lookups by read commands.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod expire;
 pub mod functions;
 pub mod glob;
+pub mod hash;
 pub mod hll;
 pub mod json;
 pub mod keyspace;

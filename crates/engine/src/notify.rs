@@ -247,6 +247,23 @@ pub fn command_events(name: &'static str, group: &'static str, args: &[Bytes], c
     ev
 }
 
+/// The events of a key whose handler named them ([`crate::Ctx::set_events`]): `new` if the
+/// command created the key, the chosen ones, `del` if it removed the key.
+pub fn chosen_events(chosen: &[(u32, &'static str)], ch: KeyChange) -> Vec<(u32, &'static str)> {
+    let mut ev = Vec::with_capacity(chosen.len() + 2);
+    if !ch.existed && !ch.exists {
+        return ev;
+    }
+    if !ch.existed {
+        ev.push((NEW, "new"));
+    }
+    ev.extend_from_slice(chosen);
+    if ch.existed && !ch.exists {
+        ev.push((GENERIC, "del"));
+    }
+    ev
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,37 @@ mod tests {
     }
 
     #[test]
+    fn replay_keeps_field_ttls_that_passed_since() {
+        // A field TTL logged while the field was alive, then an increment that keeps it: replay
+        // must not drop the field at the HPEXPIREAT (the HINCRBY would then resurrect it
+        // without TTL).
+        let dir = std::env::temp_dir().join(format!("stashd-replay-hfe-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let (aof, _) = Aof::open(&dir, FsyncPolicy::Always, &mut |_| {}).unwrap();
+            aof.append(&[(0, cmd(&["HSET", "h", "a", "1", "b", "2"]))]);
+            aof.append(&[(0, cmd(&["HPEXPIREAT", "h", "1000", "FIELDS", "1", "a"]))]);
+            aof.append(&[(0, cmd(&["HINCRBY", "h", "a", "5"]))]);
+            aof.shutdown();
+        }
+        let (engine, _) =
+            open_durable(&dir, Clock::manual(5000), RuntimeConfig::default(), Tokens::default(), ServerFacts::default()).unwrap();
+        {
+            let ks = engine.shared.ks.lock();
+            let Some(crate::value::Value::Hash(h)) = ks.dbs[0].map.get(&b"h"[..]).map(|e| &e.value) else { panic!("h replayed") };
+            assert_eq!(h.get(&b"a"[..]).map(|v| &v[..]), Some(&b"6"[..]));
+            assert_eq!(h.expire_at(b"a"), Some(1000));
+        }
+        let mut s = engine.open_session(Face::Resp, "", "");
+        let r = engine.execute(&mut s, cmd(&["HGET", "h", "a"]));
+        assert!(matches!(r, crate::Outcome::Done(Ok(crate::Reply::Nil))));
+        if let Some(aof) = engine.shared.aof() {
+            aof.shutdown();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn loading_answers_loading_except_for_ok_loading_commands() {
         let engine = Engine::in_memory(Clock::manual(0));
         engine.shared.loading.store(true, Ordering::Release);

@@ -70,6 +70,13 @@ impl T {
     /// Runs a command through `dispatch` with a bare `Ctx`, returning the reply, the effects it
     /// would log, and how much it moved the dirty counter.
     pub fn logged(&mut self, args: &[&str]) -> (Reply, Vec<Vec<Bytes>>, u64) {
+        let (reply, effects, delta) = self.try_logged(args);
+        (reply.unwrap_or_else(|e| panic!("{args:?} failed: {e}")), effects, delta)
+    }
+
+    /// [`T::logged`] for a command that may fail (a failing command may still log effects,
+    /// such as the reclaiming of expired hash fields it found).
+    pub fn try_logged(&mut self, args: &[&str]) -> (Result<Reply, CmdError>, Vec<Vec<Bytes>>, u64) {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
         let shared = self.engine.shared.clone();
         let mut ks = shared.ks.lock();
@@ -77,7 +84,7 @@ impl T {
         let now = shared.clock.now_ms();
         let mut ctx = crate::Ctx::new(&mut ks, &mut self.session, &shared, now);
         ctx.logging = true; // show what would be logged even though no log is attached
-        let reply = crate::engine::dispatch(&mut ctx, &args).unwrap_or_else(|e| panic!("{args:?} failed: {e}"));
+        let reply = crate::engine::dispatch(&mut ctx, &args);
         let effects = ctx.effects.decode().into_iter().map(|(_, a)| a).collect();
         drop(ctx);
         let delta = ks.dirty - before;

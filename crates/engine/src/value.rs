@@ -24,8 +24,8 @@ pub enum Value {
     Str(CompactBytes),
     /// List.
     List(Arc<VecDeque<Bytes>>),
-    /// Hash.
-    Hash(Arc<Map<Bytes, Bytes>>),
+    /// Hash (fields and their optional expiry times).
+    Hash(Arc<crate::hash::Hash>),
     /// Set.
     Set(Arc<Set<Bytes>>),
     /// Sorted set.
@@ -74,7 +74,12 @@ impl Value {
             }
             Value::Hash(h) => {
                 if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
-                    "listpack"
+                    // Redis 7.4 turns a small hash into `listpackex` once a field gets a TTL.
+                    if h.has_ttl_index() {
+                        "listpackex"
+                    } else {
+                        "listpack"
+                    }
                 } else {
                     "hashtable"
                 }
@@ -106,7 +111,7 @@ impl Value {
         match self {
             Value::Str(b) => b.len(),
             Value::List(l) => l.iter().map(|e| e.len() + 16).sum(),
-            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>() + h.ttl_approx_size(),
             Value::Set(s) => s.iter().map(|m| m.len() + 40).sum(),
             Value::ZSet(z) => z.iter().map(|(m, _)| m.len() * 2 + 64).sum(),
             Value::Stream(s) => s.approx_size(),

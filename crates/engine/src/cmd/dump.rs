@@ -19,7 +19,10 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(e) = ctx.entry(&a[1]) else { return Ok(Reply::Nil) };
     match rdb::dump(&e.value) {
         Some(payload) => Ok(Reply::Bulk(Bytes::from(payload))),
-        None => Err(CmdError::err(format!("DUMP of a {} value is not supported by stashd yet", e.value.type_name()))),
+        None => Err(CmdError::err(match &e.value {
+            crate::value::Value::Hash(_) => "DUMP of a hash with field TTLs is not supported by stashd yet".to_string(),
+            v => format!("DUMP of a {} value is not supported by stashd yet", v.type_name()),
+        })),
     }
 }
 

@@ -471,12 +471,13 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         let st = &ctx.ks.stats;
         let _ = write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_subkeys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
             shared.counters.connections_received.load(std::sync::atomic::Ordering::Relaxed),
             st.commands,
             shared.counters.ops_per_sec.load(std::sync::atomic::Ordering::Relaxed),
             shared.counters.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             st.expired_keys,
+            st.expired_subkeys,
             st.keyspace_hits,
             st.keyspace_misses
         );

@@ -80,9 +80,10 @@ fn lookup(ctx: &mut Ctx, pattern: &[u8], elem: &[u8]) -> Option<Bytes> {
     key.extend_from_slice(elem);
     key.extend_from_slice(&key_pat[star + 1..]);
     ctx.expire_if_needed(&key);
+    let now = ctx.now;
     match (&ctx.db().map.get(&key[..])?.value, field) {
         (Value::Str(s), None) => Some(s.to_bytes()),
-        (Value::Hash(h), Some(f)) => h.get(f).cloned(),
+        (Value::Hash(h), Some(f)) => h.get_live(f, now).cloned(),
         _ => None,
     }
 }

@@ -16,8 +16,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::compact::CompactBytes;
+use crate::hash::Hash;
 use crate::stream::{Consumer, Group, Pending, Stream, StreamId};
-use crate::value::{Map, Set, Value};
+use crate::value::{Set, Value};
 use crate::zset::ZSet;
 
 /// The payload is not a valid serialized value.
@@ -77,6 +78,8 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
                 write_string(&mut w, e);
             }
         }
+        // Field TTLs need RDB 12's hash-with-metadata types, which DUMP does not write (yet).
+        Value::Hash(h) if h.ttl_count() > 0 => return None,
         Value::Hash(h) => {
             w.push(T_HASH);
             write_len(&mut w, h.len() as u64);
@@ -398,7 +401,7 @@ impl<'a> Reader<'a> {
             }
             T_HASH => {
                 let n = self.count()?;
-                let mut h = Map::default();
+                let mut h = Hash::new();
                 for _ in 0..n {
                     let f = self.bytes()?;
                     h.insert(f, self.bytes()?);
@@ -411,7 +414,10 @@ impl<'a> Reader<'a> {
                 if items.len() % 2 != 0 {
                     return Err(Corrupt);
                 }
-                let h: Map<Bytes, Bytes> = items.chunks(2).map(|p| (Bytes::from(p[0].to_vec()), Bytes::from(p[1].to_vec()))).collect();
+                let mut h = Hash::new();
+                for p in items.chunks(2) {
+                    h.insert(Bytes::from(p[0].to_vec()), Bytes::from(p[1].to_vec()));
+                }
                 Value::Hash(Arc::new(h))
             }
             T_ZSET | T_ZSET_2 => {
