@@ -41,16 +41,30 @@ fn store(ctx: &mut Ctx, key: &Bytes, v: &[u8]) {
     ctx.set(key, Value::Str(CompactBytes::from_slice(v)), expire);
 }
 
+/// Checks that `key` holds an HLL (or nothing); true if it exists.
+fn check(ctx: &mut Ctx, key: &[u8]) -> CmdResult<bool> {
+    match ctx.get_str(key)? {
+        None => Ok(false),
+        Some(s) if hll::is_hll(s) => Ok(true),
+        Some(_) => Err(not_hll()),
+    }
+}
+
+/// PFADD updates the stored HLL in place (a dense one is 12 KB: no copy per call).
 fn pfadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (mut v, mut updated) = match read(ctx, &a[1])? {
-        Some(v) => (v, false),
-        None => (hll::new_sparse(), true),
-    };
-    for e in &a[2..] {
-        updated |= hll::add(&mut v, e).map_err(corrupted)?;
+    let mut updated = false;
+    if !check(ctx, &a[1])? {
+        ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&hll::new_sparse())), 0);
+        updated = true;
+    }
+    if a.len() > 2 {
+        let Some(s) = ctx.get_str_mut(&a[1])? else { return Err(not_hll()) };
+        let v = s.make_growable();
+        for e in &a[2..] {
+            updated |= hll::add(v, e).map_err(corrupted)?;
+        }
     }
     if updated {
-        store(ctx, &a[1], &v);
         ctx.dirty(1);
     }
     Ok(Reply::Int(updated as i64))
@@ -58,19 +72,25 @@ fn pfadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn pfcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if a.len() == 2 {
-        let Some(mut v) = read(ctx, &a[1])? else { return Ok(Reply::Int(0)) };
-        let (card, fresh) = hll::count(&v).map_err(corrupted)?;
+        let (card, fresh) = match ctx.get_str(&a[1])? {
+            None => return Ok(Reply::Int(0)),
+            Some(s) if hll::is_hll(s) => hll::count(s).map_err(corrupted)?,
+            Some(_) => return Err(not_hll()),
+        };
         if fresh {
             // Refresh the cache in place, as Redis does; not a logged change.
-            hll::store_cache(&mut v, card);
-            store(ctx, &a[1], &v);
+            if let Some(s) = ctx.get_str_mut(&a[1])? {
+                hll::store_cache(s.make_growable(), card);
+            }
         }
         return Ok(Reply::Int(card as i64));
     }
     let mut regs = [0u8; hll::REGISTERS];
     for k in &a[1..] {
-        if let Some(v) = read(ctx, k)? {
-            hll::merge_into(&mut regs, &v).map_err(corrupted)?;
+        match ctx.get_str(k)? {
+            None => {}
+            Some(s) if hll::is_hll(s) => hll::merge_into(&mut regs, s).map_err(corrupted)?,
+            Some(_) => return Err(not_hll()),
         }
     }
     Ok(Reply::Int(hll::estimate(&regs) as i64))
