@@ -17,7 +17,6 @@ enum Note {
 }
 
 const NO_REPLICATION: &str = "no replication: stashd runs one node; durability comes from its append-only log";
-const NO_RDB: &str = "no RDB snapshots: persistence is the append-only log (`BGREWRITEAOF` compacts it); `DUMP`/`RESTORE` move single keys";
 const NO_CLUSTER: &str = "stashd is a single node, not a Redis Cluster member (scaling out on an existing Redis/Valkey Cluster is planned)";
 const NO_TRACKING: &str = "client-side caching (tracking) is not offered";
 const LATER: &str = "not implemented yet";
@@ -25,13 +24,18 @@ const LATER: &str = "not implemented yet";
 fn note(name: &str) -> Option<Note> {
     use Note::*;
     Some(match name {
-        n if n == "acl" || n.starts_with("acl|") => {
-            No("no ACL users: access is by the standard and read-only tokens (`AUTH <token>` or `AUTH default <token>`)")
-        }
-        "asking" | "readonly" | "readwrite" | "migrate" | "restore-asking" => No(NO_CLUSTER),
-        "bgsave" | "save" => No(NO_RDB),
-        "failover" | "psync" | "replconf" | "replicaof" | "slaveof" | "sync" | "role" => No(NO_REPLICATION),
-        n if n.starts_with("module") => No("modules cannot be loaded; JSON is built in"),
+        "acl" => Partial("`WHOAMI` and `USERS`: access is by the standard (`default`) and read-only (`default_ro`) tokens"),
+        "acl|whoami" | "acl|users" | "acl|help" => Info("the token model: `default` and `default_ro`"),
+        n if n.starts_with("acl|") => No("ACL users cannot be managed: access is by the standard and read-only tokens"),
+        "asking" | "migrate" | "restore-asking" => No(NO_CLUSTER),
+        "readonly" | "readwrite" => Info("answers as a standalone Redis does (cluster support disabled)"),
+        "save" => Partial("makes everything written durable in the append-only log (fsync); no RDB file"),
+        "bgsave" => Partial("compacts the append-only log in the background (a rewrite); no RDB file"),
+        "role" => Info("a primary without replicas"),
+        "lolwut" => Partial("a line of text and the version, not generative art"),
+        "failover" | "psync" | "replconf" | "replicaof" | "slaveof" | "sync" => No(NO_REPLICATION),
+        "module|load" | "module|loadex" | "module|unload" => No("modules cannot be loaded; JSON is built in"),
+        "module" | "module|list" => Info("lists the built-in JSON as RedisJSON (`ReJSON`)"),
         "pfdebug" | "pfselftest" => No("internal HyperLogLog debugging commands"),
         "shutdown" => No("stop the server with SIGTERM or SIGINT (the log is flushed first)"),
         "client|caching" | "client|getredir" | "client|tracking" | "client|trackinginfo" => No(NO_TRACKING),
@@ -48,6 +52,16 @@ fn note(name: &str) -> Option<Note> {
         "xinfo|consumers" => Info("a missing group answers `[]` as on the hosted service"),
         "xreadgroup" => Info("a `NOACK` read creates no consumer, as on the hosted service"),
         "scan" => Info("also the hosted service's `WITHTYPE`"),
+        "json.get" | "json.set" | "json.del" | "json.forget" | "json.type" | "json.arrappend" | "json.arrindex" | "json.arrinsert"
+        | "json.arrlen" | "json.arrpop" | "json.arrtrim" | "json.clear" | "json.merge" | "json.mget" | "json.mset" | "json.numincrby"
+        | "json.nummultby" | "json.objkeys" | "json.objlen" | "json.strappend" | "json.strlen" | "json.toggle" => {
+            Partial("legacy and JSONPath paths; JSONPath regex filters (`=~`) are refused as a path syntax error")
+        }
+        "json.resp" => Partial("as RedisJSON's RESP2 form; RESP3 `FORMAT EXPAND` is not offered"),
+        "json.debug" => Partial("MEMORY and HELP"),
+        "hgetex" | "hsetex" | "hexpire" | "hpexpire" | "hexpireat" | "hpexpireat" | "hpersist" | "httl" | "hpttl" | "hexpiretime"
+        | "hpexpiretime" | "hgetdel" => Info("expired fields disappear on any access to the hash and in the active expiry cycle"),
+        "dump" => Partial("not yet for JSON values and hashes with field TTLs (a clear error says so)"),
         "copy" => Info("`COPY k k` answers 0 as on the hosted service"),
         "zrange" | "zrangestore" => Info("`LIMIT` without BYSCORE/BYLEX is accepted, as on the hosted service"),
         "unlink" => Info("zero keys accepted, as on the hosted service"),

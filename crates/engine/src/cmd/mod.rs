@@ -1,6 +1,7 @@
 //! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
+pub mod admin;
 pub mod bitmaps;
 pub mod dump;
 pub mod functions;
@@ -50,4 +51,5 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     functions::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    admin::COMMANDS,
 ];

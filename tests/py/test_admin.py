@@ -1,0 +1,57 @@
+"""Administration commands clients probe on a standalone server: ROLE, MODULE LIST (JSON built
+in), ACL WHOAMI/USERS under both tokens, SAVE/BGSAVE on the append-only log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from test_durability import restart_client
+
+
+def test_role_module_acl_readonly(server, r):
+    assert r.execute_command("ROLE") == ["master", 0, []]
+    mods = r.module_list()
+    assert [m[b"name"] if b"name" in m else m["name"] for m in mods] in ([b"ReJSON"], ["ReJSON"])
+    assert r.acl_whoami() == "default"
+    with pytest.raises(redis.ResponseError, match="cluster support disabled"):
+        r.execute_command("READONLY")
+    with pytest.raises(redis.ResponseError, match="not supported"):
+        r.acl_setuser("bob")
+    with pytest.raises(redis.ResponseError, match="modules cannot be loaded"):
+        r.execute_command("MODULE", "LOAD", "/tmp/x.so")
+
+
+def test_acl_whoami_with_the_readonly_token(ro_server):
+    c = ro_server.client(password=ro_server.readonly_token)
+    assert c.acl_whoami() == "default_ro"
+    assert "default_ro" in c.acl_users()
+
+
+def test_save_and_bgsave_on_the_log(durable_server):
+    s = durable_server("no")  # nothing is fsynced until SAVE asks for it
+    c = s.client(single_connection_client=True)
+    for i in range(100):
+        c.set(f"k{i}", i)
+    assert c.save() is True
+    c.close()
+    s.kill()
+    c = restart_client(s)
+    assert c.get("k99") == "99"
+    assert c.bgsave() is True
+    deadline = time.monotonic() + 20
+    while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.set("after", "1")
+    c.close()
+    s.kill()
+    c = restart_client(s)
+    assert c.get("k0") == "0"
+    c.close()
+
+
+def test_save_in_memory_is_a_clear_error(r):
+    with pytest.raises(redis.ResponseError, match="in-memory"):
+        r.save()
