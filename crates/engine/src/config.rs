@@ -53,6 +53,10 @@ pub struct RuntimeConfig {
     pub busy_reply_threshold: u64,
     /// Keyspace notification classes (`notify-keyspace-events`, see [`crate::notify`]).
     pub notify_keyspace_events: u32,
+    /// Commands taking at least this many µs enter the slow log (negative: none, 0: all).
+    pub slowlog_log_slower_than: i64,
+    /// Entries the slow log keeps.
+    pub slowlog_max_len: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -66,6 +70,8 @@ impl Default for RuntimeConfig {
             maxclients: 10000,
             busy_reply_threshold: 5000,
             notify_keyspace_events: 0,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
         }
     }
 }
@@ -100,6 +106,8 @@ impl RuntimeConfig {
             ("busy-reply-threshold", self.busy_reply_threshold.to_string()),
             ("lua-time-limit", self.busy_reply_threshold.to_string()),
             ("notify-keyspace-events", crate::notify::flags_to_string(self.notify_keyspace_events)),
+            ("slowlog-log-slower-than", self.slowlog_log_slower_than.to_string()),
+            ("slowlog-max-len", self.slowlog_max_len.to_string()),
         ]
     }
 
@@ -127,6 +135,8 @@ impl RuntimeConfig {
                     CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."))
                 })?
             }
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than = value.parse::<i64>().map_err(|_| bad())?,
+            "slowlog-max-len" => self.slowlog_max_len = num(value)?,
             _ => return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))),
         }
         Ok(())

@@ -51,6 +51,9 @@ pub struct Ctx<'a> {
     /// Keyspace events a handler chose for its first key, replacing the ones derived from the
     /// command name (hash field expiry commands name them after what happened to the fields).
     pub(crate) events: Option<Vec<(u32, &'static str)>>,
+    /// Nesting of `call()` (EXEC and scripts run commands inside a command): the slow log takes
+    /// only the outermost.
+    pub(crate) depth: u32,
 }
 
 macro_rules! typed_access {
@@ -107,6 +110,7 @@ impl<'a> Ctx<'a> {
             block: None,
             notify_keys: Vec::new(),
             events: None,
+            depth: 0,
         }
     }
 

@@ -148,6 +148,8 @@ pub struct Shared {
     dirty: AtomicU64,
     /// `notify-keyspace-events` classes (see [`crate::notify`]), read on every write.
     pub notify_flags: AtomicU32,
+    /// `slowlog-log-slower-than` (µs), read after every command.
+    pub slowlog_threshold: std::sync::atomic::AtomicI64,
 }
 
 impl Shared {
@@ -193,6 +195,7 @@ impl Engine {
         let started_ms = clock.now_ms();
         let script_run = ks.scripting.as_ref().map(|s| s.run_state()).unwrap_or_default();
         let dirty = AtomicU64::new(ks.dirty);
+        let slowlog_threshold = std::sync::atomic::AtomicI64::new(config.slowlog_log_slower_than);
         Engine {
             shared: Arc::new(Shared {
                 ks: Mutex::new(ks),
@@ -212,6 +215,7 @@ impl Engine {
                 script_run,
                 dirty,
                 notify_flags: AtomicU32::new(0),
+                slowlog_threshold,
             }),
         }
     }
@@ -419,15 +423,18 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
     };
     if !spec.arity_ok(args.len()) {
         flag_transaction(ctx);
+        ctx.ks.stats.cmds.reject(spec.name);
         return Err(CmdError::WrongArgs(spec.name.to_string()));
     }
     match ctx.session.access {
         Access::None if !spec.has(flags::NO_AUTH) => {
             flag_transaction(ctx);
+            ctx.ks.stats.cmds.reject(spec.name);
             return Err(CmdError::NoAuth);
         }
         Access::ReadOnly if spec.has(flags::WRITE) || spec.has(flags::ADMIN) || spec.has(flags::NOT_READONLY_TOKEN) => {
             flag_transaction(ctx);
+            ctx.ks.stats.cmds.reject(spec.name);
             return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
         }
         _ => {}
@@ -454,6 +461,18 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
     call(ctx, spec, args)
 }
 
+/// Counts a run in the command statistics, and in the slow log if it was slow (outermost
+/// commands only, as Redis: an EXEC or a script is one entry).
+fn record_stats(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], usec: u64, failed: bool) {
+    ctx.ks.stats.cmds.record(spec.name, usec, failed);
+    let threshold = ctx.shared.slowlog_threshold.load(Ordering::Relaxed);
+    if ctx.depth == 0 && threshold >= 0 && usec >= threshold as u64 && ctx.session.face != Face::Loading {
+        let max_len = ctx.shared.config.read().slowlog_max_len as usize;
+        let name = ctx.shared.clients.lock().get(&ctx.session.id).map(|c| c.name.clone()).unwrap_or_default();
+        ctx.ks.slowlog.push(args, usec, ctx.now / 1000, &ctx.session.addr, name.as_bytes(), max_len);
+    }
+}
+
 /// Runs a command whose checks passed, logging its effect and signalling its keys if it wrote.
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Reply, CmdError> {
     ctx.ks.stats.commands += 1;
@@ -466,7 +485,12 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     };
     let watched = if notify_flags != 0 { key_presence(ctx, spec, args, notify_flags) } else { Vec::new() };
     let saved_events = ctx.events.take();
+    let started = Instant::now();
+    ctx.depth += 1;
     let result = (spec.handler)(ctx, args);
+    ctx.depth -= 1;
+    let usec = started.elapsed().as_micros() as u64;
+    record_stats(ctx, spec, args, usec, result.is_err());
     let events = std::mem::replace(&mut ctx.events, saved_events);
     let wrote = ctx.ks.dirty != dirty_before;
     if !wrote {

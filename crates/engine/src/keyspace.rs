@@ -177,6 +177,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     /// Commands executed.
     pub commands: u64,
+    /// Per-command calls, time and latency histogram (`INFO commandstats`, `LATENCY HISTOGRAM`).
+    pub cmds: crate::cmdstats::CommandStats,
 }
 
 /// All databases plus the cross-cutting state commands touch.
@@ -192,6 +194,8 @@ pub struct Keyspace {
     pub blocked: HashMap<(usize, Bytes), Vec<Arc<Notify>>>,
     /// Statistics.
     pub stats: Stats,
+    /// The slow log (`SLOWLOG`).
+    pub slowlog: crate::cmdstats::SlowLog,
     /// The Lua VM and script cache (taken out while a script runs, so the script can use the
     /// keyspace; `None` only during that time).
     pub scripting: Option<Box<crate::scripting::Scripting>>,
@@ -205,6 +209,7 @@ impl Default for Keyspace {
             watched: HashMap::new(),
             blocked: HashMap::new(),
             stats: Stats::default(),
+            slowlog: Default::default(),
             scripting: Some(Box::default()),
         }
     }

@@ -6,6 +6,7 @@ pub mod aof;
 pub mod args;
 pub mod clock;
 pub mod cmd;
+pub mod cmdstats;
 pub mod command;
 pub mod compact;
 pub mod config;

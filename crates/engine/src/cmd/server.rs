@@ -501,6 +501,18 @@ fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
         }
         o.push_str("\r\n");
     }
+    // Like Redis: only with ALL/EVERYTHING or when named.
+    let everything = sections.iter().any(|s| s == "all" || s == "everything");
+    if everything || sections.iter().any(|x| x == "commandstats") {
+        o.push_str("# Commandstats\r\n");
+        ctx.ks.stats.cmds.info_commandstats(&mut o);
+        o.push_str("\r\n");
+    }
+    if everything || sections.iter().any(|x| x == "latencystats") {
+        o.push_str("# Latencystats\r\n");
+        ctx.ks.stats.cmds.info_latencystats(&mut o);
+        o.push_str("\r\n");
+    }
     if want("keyspace") {
         o.push_str("# Keyspace\r\n");
         for (i, db) in ctx.ks.dbs.iter().enumerate() {
@@ -557,6 +569,8 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 aof.set_policy(cfg.appendfsync);
             }
             ctx.shared.notify_flags.store(cfg.notify_keyspace_events, std::sync::atomic::Ordering::Relaxed);
+            ctx.shared.slowlog_threshold.store(cfg.slowlog_log_slower_than, std::sync::atomic::Ordering::Relaxed);
+            ctx.ks.slowlog.truncate(cfg.slowlog_max_len as usize);
             *ctx.shared.config.write() = cfg;
             Ok(Reply::Ok)
         }
