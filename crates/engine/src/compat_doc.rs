@@ -42,6 +42,14 @@ fn note(name: &str) -> Option<Note> {
         "script|debug" => No("the Lua debugger (ldb) is not offered"),
         "xadd" | "xtrim" => Partial("`~` trims exactly (the hosted service trims near-exactly too)"),
         "memory|usage" => Partial("an estimate: key + value + 48 bytes of overhead"),
+        "memory|stats" => Partial("the process's resident size and the estimated dataset; allocator internals are 0"),
+        "memory|malloc-stats" => Info("mimalloc: answers as Redis does for an allocator without a stats report"),
+        "memory|purge" => Info("returns mimalloc's free pages to the OS"),
+        "latency|doctor" | "latency|graph" => Info("the latency monitor is off, so there are no spikes or samples"),
+        "latency|histogram" | "slowlog" | "slowlog|get" => Info("recorded for every command, as Redis does"),
+        "command|getkeys" | "command|getkeysandflags" => {
+            Partial("keys from the command table's positions (RW/update or RO/access flags); keys found by parsing (XREAD, EVAL, SORT ... STORE) are not listed")
+        }
         "latency|latest" | "latency|history" | "latency|reset" => {
             Partial("the latency monitor is off (`latency-monitor-threshold` 0, Redis's default), so there are no events")
         }

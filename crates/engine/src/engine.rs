@@ -98,6 +98,8 @@ pub struct ServerFacts {
     pub config_file: String,
     /// Whether `DEBUG` is enabled.
     pub debug_enabled: bool,
+    /// Hands the allocator's free memory back to the OS (`MEMORY PURGE`), if the server has a way.
+    pub release_memory: Option<fn()>,
 }
 
 /// Server-wide counters reported by `INFO` (updated without the keyspace lock).

@@ -82,6 +82,7 @@ async fn serve(s: Settings) -> Result<(), RunError> {
         data_dir: s.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
         config_file: s.config_file.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
         debug_enabled: s.enable_debug_command,
+        release_memory: Some(crate::alloc::release_free_memory),
     };
     // Bind first so a port conflict is reported before any recovery work.
     let resp_listener = bind(&s.bind, s.port).await?;

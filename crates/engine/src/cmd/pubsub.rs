@@ -142,6 +142,27 @@ fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         "shardnumsub" => numsub(true),
         "numpat" if a.len() == 2 => Ok(Reply::Int(hub.numpat() as i64)),
         "numpat" => Err(CmdError::WrongArgs("pubsub|numpat".into())),
+        "help" if a.len() == 2 => Ok(Reply::Array(
+            [
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Print this help.",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        )),
         _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "PUBSUB".into() }),
     }
 }

@@ -370,7 +370,8 @@ fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                     .collect(),
             ))
         }
-        "getkeys" => {
+        "getkeys" | "getkeysandflags" => {
+            let with_flags = sub == "getkeysandflags";
             let Some(spec) = a.get(2).and_then(|n| command::lookup(n)) else {
                 return Err(CmdError::err("Invalid command specified"));
             };
@@ -378,7 +379,22 @@ fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if !spec.arity_ok(cmd_args.len()) {
                 return Err(CmdError::err("Invalid number of arguments specified for command"));
             }
-            let keys: Vec<Reply> = spec.key_indexes(cmd_args.len()).map(|i| Reply::Bulk(cmd_args[i].clone())).collect();
+            // Key flags from the command's kind (Redis's key specs are finer: e.g. DEL's `RM`).
+            let flags = || {
+                let f: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
+                Reply::Array(f.iter().map(|s| Reply::Status(Bytes::from_static(s.as_bytes()))).collect())
+            };
+            let keys: Vec<Reply> = spec
+                .key_indexes(cmd_args.len())
+                .map(|i| {
+                    let key = Reply::Bulk(cmd_args[i].clone());
+                    if with_flags {
+                        Reply::Array(vec![key, flags()])
+                    } else {
+                        key
+                    }
+                })
+                .collect();
             if keys.is_empty() {
                 return Err(CmdError::err("The command has no key arguments"));
             }
@@ -393,6 +409,7 @@ fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 "LIST",
                 "DOCS",
                 "GETKEYS <full-command>",
+                "GETKEYSANDFLAGS <full-command>",
                 "HELP",
             ]
             .iter()
