@@ -55,3 +55,42 @@ def test_save_and_bgsave_on_the_log(durable_server):
 def test_save_in_memory_is_a_clear_error(r):
     with pytest.raises(redis.ResponseError, match="in-memory"):
         r.save()
+
+
+def test_client_kill_by_id_addr_and_filters(server):
+    from rawresp import auth_conn
+
+    me = server.client(single_connection_client=True)
+    victim = auth_conn(server.port, server.token)
+    vid = victim.cmd("CLIENT", "ID")
+    assert me.execute_command("CLIENT", "KILL", "ID", vid) == 1
+    assert victim.read_raw_until_close(timeout=5).endswith((b"<EOF>", b"<RST>"))  # the server closed it
+    victim.close()
+    other = auth_conn(server.port, server.token)
+    info = other.cmd("CLIENT", "INFO")
+    info = info.decode() if isinstance(info, bytes) else info
+    addr = info.split(" ")[1].split("=", 1)[1]
+    assert me.execute_command("CLIENT", "KILL", addr) == "OK"
+    assert other.read_raw_until_close(timeout=5).endswith((b"<EOF>", b"<RST>"))
+    other.close()
+    with pytest.raises(redis.ResponseError, match="No such client"):
+        me.execute_command("CLIENT", "KILL", "127.0.0.1:1")
+    with pytest.raises(redis.ResponseError, match="client-id should be greater than 0"):
+        me.execute_command("CLIENT", "KILL", "ID", "0")
+    # SKIPME yes is the default of the filter form: killing by my own id kills nobody.
+    my_id = me.client_id()
+    assert me.execute_command("CLIENT", "KILL", "ID", my_id) == 0
+    assert me.ping() is True
+    me.close()
+
+
+def test_client_reply_off_on_skip(server):
+    from rawresp import auth_conn
+
+    c = auth_conn(server.port, server.token)
+    c.send(b"CLIENT REPLY OFF\r\nSET a 1\r\nGET a\r\nCLIENT REPLY ON\r\n")
+    assert c.read_reply() == "OK"  # only ON answers
+    c.send(b"CLIENT REPLY SKIP\r\nSET b 2\r\nGET b\r\n")
+    assert c.read_reply() == b"2"  # SKIP and the SET after it answer nothing
+    assert c.cmd("GET", "a") == b"1"
+    c.close()

@@ -54,6 +54,8 @@ fn note(name: &str) -> Option<Note> {
             Partial("the latency monitor is off (`latency-monitor-threshold` 0, Redis's default), so there are no events")
         }
         "client|list" | "client|info" => Partial("some fields (e.g. memory and buffer sizes) are constants"),
+        "client|kill" => Partial("every client is a normal client of user `default`: TYPE normal/pubsub match all, master/replica none"),
+        "client|reply" => Info("RESP only"),
         "info" => Partial("the usual sections and fields; `used_memory` is the process's resident size"),
         "config|set" | "config|get" => Info("the settings stashd has (see README); others are refused or read as Redis's defaults"),
         "debug" => Info("only with `--enable-debug-command` (tests use `DEBUG JUMP-CLOCK`)"),

@@ -81,6 +81,18 @@ pub struct ClientInfo {
     pub last_cmd: &'static str,
     /// Protocol version.
     pub resp: u8,
+    /// Closes the connection (`CLIENT KILL`); set by the face that owns the socket.
+    pub killer: Option<Killer>,
+}
+
+/// Something that closes a client's connection from elsewhere.
+#[derive(Clone)]
+pub struct Killer(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Killer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Killer")
+    }
 }
 
 /// Static facts about the running server, for `INFO` and `CONFIG GET`.
@@ -244,6 +256,13 @@ impl Engine {
         session
     }
 
+    /// Lets `CLIENT KILL` close client `id`'s connection with `kill`.
+    pub fn set_killer(&self, id: u64, kill: Arc<dyn Fn() + Send + Sync>) {
+        if let Some(c) = self.shared.clients.lock().get_mut(&id) {
+            c.killer = Some(Killer(kill));
+        }
+    }
+
     /// Closes a session: drops its WATCHes and its `CLIENT LIST` row.
     pub fn close_session(&self, session: &mut Session) {
         self.shared.pubsub.unsubscribe_all(session.id, &mut session.subs);
@@ -373,6 +392,7 @@ impl Engine {
         let mut ctx = Ctx::new(ks, session, &self.shared, now);
         let result = dispatch(&mut ctx, &args);
         let Ctx { effects, block, .. } = ctx;
+        let result = if session.reply_mode == crate::session::ReplyMode::On { result } else { session.filter_reply(result) };
         session.dirty_seen = ks.dirty;
         if !effects.is_empty() {
             if let Some(aof) = self.shared.aof() {

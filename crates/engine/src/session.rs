@@ -63,6 +63,41 @@ pub struct Session {
     pub subs: crate::pubsub::Subscriptions,
     /// Peer address (`MONITOR` lines).
     pub addr: String,
+    /// `CLIENT REPLY`: which replies the client gets.
+    pub reply_mode: ReplyMode,
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Every reply.
+    #[default]
+    On,
+    /// No replies until `CLIENT REPLY ON`.
+    Off,
+    /// Set by `CLIENT REPLY SKIP`: the next command's reply is dropped.
+    SkipNext,
+    /// The reply of the command running now is dropped.
+    Skip,
+}
+
+impl Session {
+    /// Applies `CLIENT REPLY` to the reply of the command that just ran: suppressed replies
+    /// become an empty sequence (nothing is written).
+    pub fn filter_reply(&mut self, r: Result<crate::Reply, crate::CmdError>) -> Result<crate::Reply, crate::CmdError> {
+        match self.reply_mode {
+            ReplyMode::On => r,
+            ReplyMode::Off => Ok(crate::Reply::Seq(Vec::new())),
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::Skip;
+                r
+            }
+            ReplyMode::Skip => {
+                self.reply_mode = ReplyMode::On;
+                Ok(crate::Reply::Seq(Vec::new()))
+            }
+        }
+    }
 }
 
 impl Session {
@@ -82,6 +117,7 @@ impl Session {
             last_cmd: "NULL",
             subs: Default::default(),
             addr: String::new(),
+            reply_mode: ReplyMode::On,
         }
     }
 }

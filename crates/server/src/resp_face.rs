@@ -64,6 +64,17 @@ async fn handle(mut stream: TcpStream, peer: String, engine: Engine) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let mut session = engine.open_session(Face::Resp, &peer, &laddr);
+    // CLIENT KILL shuts the socket down through a duplicate of its descriptor; the read in
+    // progress then ends and the connection closes as if the peer had left.
+    if let Ok(fd) = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned() {
+        let sock = std::net::TcpStream::from(fd);
+        engine.set_killer(
+            session.id,
+            std::sync::Arc::new(move || {
+                let _ = sock.shutdown(std::net::Shutdown::Both);
+            }),
+        );
+    }
     let mut conn = Conn {
         engine: &engine,
         rbuf: BytesMut::with_capacity(16 * 1024),

@@ -260,6 +260,27 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             let c = ctx.shared.clients.lock().get(&id).cloned().unwrap_or_default();
             Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c))))
         }
+        "kill" => client_kill(ctx, a),
+        "reply" => {
+            arity(3)?;
+            if ctx.session.face != Face::Resp {
+                return Err(CmdError::err("CLIENT REPLY needs a connection (RESP)"));
+            }
+            let mode = if is(&a[2], "ON") {
+                crate::session::ReplyMode::On
+            } else if is(&a[2], "OFF") {
+                crate::session::ReplyMode::Off
+            } else if is(&a[2], "SKIP") {
+                crate::session::ReplyMode::SkipNext
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            if mode == crate::session::ReplyMode::SkipNext && ctx.session.reply_mode == crate::session::ReplyMode::Off {
+                return Ok(Reply::Seq(Vec::new()));
+            }
+            ctx.session.reply_mode = mode;
+            Ok(if mode == crate::session::ReplyMode::On { Reply::Ok } else { Reply::Seq(Vec::new()) })
+        }
         "no-evict" | "no-touch" => {
             arity(3)?;
             if is(&a[2], "on") || is(&a[2], "off") {
@@ -275,6 +296,8 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 "GETNAME",
                 "SETNAME <name>",
                 "SETINFO <option> <value>",
+                "KILL <ip:port> | [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [USER <name>] [TYPE <type>] [SKIPME yes|no] [MAXAGE <secs>]",
+                "REPLY ON|OFF|SKIP",
                 "LIST",
                 "INFO",
                 "HELP",
@@ -285,6 +308,75 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         )),
         _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "CLIENT".into() }),
     }
+}
+
+/// `CLIENT KILL addr` or `CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [USER name] [TYPE type]
+/// [SKIPME yes|no] [MAXAGE secs] ...`.
+fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() < 3 {
+        return Err(CmdError::WrongArgs("client|kill".into()));
+    }
+    let me = ctx.session.id;
+    let legacy = a.len() == 3;
+    let (mut id, mut addr, mut laddr, mut user, mut kind, mut maxage) = (None, None, None, None, None, None);
+    let mut skipme = !legacy;
+    if legacy {
+        addr = Some(args::text(&a[2]));
+    } else {
+        if !(a.len() - 2).is_multiple_of(2) {
+            return Err(CmdError::Syntax);
+        }
+        for pair in a[2..].chunks(2) {
+            let v = args::text(&pair[1]);
+            match args::text(&pair[0]).to_ascii_lowercase().as_str() {
+                "id" => match v.parse::<u64>() {
+                    Ok(n) if n > 0 => id = Some(n),
+                    _ => return Err(CmdError::err("client-id should be greater than 0")),
+                },
+                "addr" => addr = Some(v),
+                "laddr" => laddr = Some(v),
+                "user" => user = Some(v),
+                "type" => {
+                    let t = v.to_ascii_lowercase();
+                    if !matches!(t.as_str(), "normal" | "pubsub" | "master" | "replica" | "slave") {
+                        return Err(CmdError::err(format!("Unknown client type '{v}'")));
+                    }
+                    kind = Some(t);
+                }
+                "skipme" if is(&pair[1], "yes") => skipme = true,
+                "skipme" if is(&pair[1], "no") => skipme = false,
+                "maxage" => maxage = Some(v.parse::<u64>().map_err(|_| CmdError::Syntax)?),
+                _ => return Err(CmdError::Syntax),
+            }
+        }
+    }
+    let now = ctx.now;
+    let mut victims = Vec::new();
+    for (cid, c) in ctx.shared.clients.lock().iter() {
+        let user_name = "default";
+        let matches = id.is_none_or(|x| x == *cid)
+            && addr.as_ref().is_none_or(|x| *x == c.addr)
+            && laddr.as_ref().is_none_or(|x| *x == c.laddr)
+            && user.as_ref().is_none_or(|x| x == user_name)
+            // Every stashd client is a normal client (no replicas); subscribers count as normal.
+            && kind.as_ref().is_none_or(|t| t == "normal" || t == "pubsub")
+            && maxage.is_none_or(|m| now.saturating_sub(c.created_ms) / 1000 >= m)
+            && !(skipme && *cid == me);
+        if matches {
+            victims.push((*cid, c.killer.clone()));
+        }
+    }
+    for (cid, killer) in &victims {
+        if *cid == me {
+            ctx.session.close_after_reply = true;
+        } else if let Some(k) = killer {
+            (k.0)();
+        }
+    }
+    if legacy {
+        return if victims.is_empty() { Err(CmdError::err("No such client")) } else { Ok(Reply::Ok) };
+    }
+    Ok(Reply::Int(victims.len() as i64))
 }
 
 fn flag_names(spec: &CommandSpec) -> Vec<Reply> {
