@@ -1,6 +1,7 @@
 //! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
+pub mod arrays;
 pub mod bitmaps;
 pub mod dump;
 pub mod functions;
@@ -44,6 +45,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     geo::COMMANDS,
     geo_search::COMMANDS,
     json::COMMANDS,
+    arrays::COMMANDS,
     introspection::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
