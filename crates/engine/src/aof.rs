@@ -566,6 +566,7 @@ fn write_snapshot(dir: &Path, name: &str, libraries: &[Bytes], dbs: &[crate::key
                 ),
                 Value::Stream(s) => batch.extend(crate::cmd::streams::rewrite_commands(key, s).into_iter().map(|c| (dbi, c))),
                 Value::Json(j) => batch.push((dbi, vec![lit("JSON.SET"), key.clone(), lit("$"), Bytes::from(j.to_bytes())])),
+                Value::Array(a) => batch.extend(crate::cmd::arrays::rewrite_commands(key, a).into_iter().map(|c| (dbi, c))),
             }
             if entry.expire_at != 0 {
                 batch.push((dbi, vec![lit("PEXPIREAT"), key.clone(), crate::args::int_bytes(entry.expire_at as i64)]));

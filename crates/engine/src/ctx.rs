@@ -230,6 +230,7 @@ impl<'a> Ctx<'a> {
             Some(Value::Hash(h)) => h.is_empty(),
             Some(Value::Set(s)) => s.is_empty(),
             Some(Value::ZSet(z)) => z.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
             _ => false,
         };
         if empty {
@@ -427,5 +428,6 @@ impl<'a> Ctx<'a> {
     typed_access!(get_set, get_set_mut, set_or_create, Set, Set<Bytes>, Set::default(), boxed);
     typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet, ZSet::new(), boxed);
     typed_access!(get_json, get_json_mut, json_or_create, Json, crate::json::Json, crate::json::Json::Null, boxed);
+    typed_access!(get_array, get_array_mut, array_or_create, Array, crate::array::SparseArray, crate::array::SparseArray::new(), boxed);
     typed_access!(get_stream, get_stream_mut, stream_or_create, Stream, crate::stream::Stream, crate::stream::Stream::default(), boxed);
 }

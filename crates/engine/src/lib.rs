@@ -4,6 +4,7 @@
 
 pub mod aof;
 pub mod args;
+pub mod array;
 pub mod clock;
 pub mod cmd;
 pub mod cmdstats;

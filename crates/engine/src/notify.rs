@@ -38,8 +38,11 @@ pub const KEY_MISS: u32 = 1 << 11;
 pub const MODULE: u32 = 1 << 12;
 /// `n`: a key was created.
 pub const NEW: u32 = 1 << 13;
+/// Array commands (Redis 8.8's `NOTIFY_ARRAY`). stashd gives the class no letter of its own:
+/// array events are published when `A` is set.
+pub const ARRAY: u32 = 1 << 14;
 /// `A`: every class but `m` and `n`.
-pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE | ARRAY;
 
 const LETTERS: [(char, u32); 11] = [
     ('g', GENERIC),
@@ -131,6 +134,7 @@ fn group_class(group: &str) -> u32 {
         "sorted-set" | "geo" => ZSET,
         "stream" => STREAM,
         "json" => MODULE,
+        "array" => ARRAY,
         _ => GENERIC,
     }
 }

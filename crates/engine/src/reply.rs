@@ -13,6 +13,8 @@ pub enum Reply {
     Error(String),
     /// An integer.
     Int(i64),
+    /// An unsigned integer that may exceed `i64::MAX` (array indexes); same wire form as `Int`.
+    UInt(u64),
     /// A bulk string.
     Bulk(Bytes),
     /// The null bulk string (`$-1` / `_`).
@@ -52,6 +54,10 @@ impl Reply {
     /// An array of bulk strings.
     pub fn bulks<I: IntoIterator<Item = Bytes>>(items: I) -> Reply {
         Reply::Array(items.into_iter().map(Reply::Bulk).collect())
+    }
+    /// An unsigned integer: `Int` when it fits, `UInt` past `i64::MAX`.
+    pub fn uint(n: u64) -> Reply {
+        i64::try_from(n).map_or(Reply::UInt(n), Reply::Int)
     }
     /// A bulk reply or nil.
     pub fn opt_bulk(b: Option<Bytes>) -> Reply {

@@ -11,6 +11,7 @@ use crate::Reply;
 pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<LuaValue> {
     Ok(match r {
         Reply::Int(n) => LuaValue::Number(*n as f64),
+        Reply::UInt(n) => LuaValue::Number(*n as f64),
         Reply::Bulk(b) => LuaValue::String(lua.create_string(b)?),
         Reply::Verbatim(b) if resp3 => {
             let inner = lua.create_table()?;

@@ -34,6 +34,8 @@ pub enum Value {
     Stream(Arc<crate::stream::Stream>),
     /// JSON document (the RedisJSON commands).
     Json(Arc<crate::json::Json>),
+    /// Sparse array (Redis 8.8's Array type).
+    Array(Arc<crate::array::SparseArray>),
 }
 
 impl Value {
@@ -48,6 +50,7 @@ impl Value {
             Value::Stream(_) => "stream",
             // The hosted service reports `json` (a redis-server with the module says `ReJSON-RL`).
             Value::Json(_) => "json",
+            Value::Array(_) => "array",
         }
     }
 
@@ -103,6 +106,7 @@ impl Value {
             Value::Stream(_) => "stream",
             // Redis reports module values as `raw`.
             Value::Json(_) => "raw",
+            Value::Array(_) => "sliced-array",
         }
     }
 
@@ -116,6 +120,7 @@ impl Value {
             Value::ZSet(z) => z.iter().map(|(m, _)| m.len() * 2 + 64).sum(),
             Value::Stream(s) => s.approx_size(),
             Value::Json(j) => j.approx_size(),
+            Value::Array(a) => a.approx_size(),
         }
     }
 }

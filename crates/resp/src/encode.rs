@@ -56,6 +56,13 @@ pub fn integer(out: &mut BytesMut, n: i64) {
     put_int_line(out, b':', n);
 }
 
+/// `:n` for an unsigned 64-bit integer (Redis's `addReplyUnsignedLongLong`).
+pub fn unsigned(out: &mut BytesMut, n: u64) {
+    out.put_u8(b':');
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// `$len\r\nbytes\r\n`
 pub fn bulk(out: &mut BytesMut, data: &[u8]) {
     out.reserve(data.len() + 16);

@@ -14,6 +14,7 @@ pub fn resp(out: &mut BytesMut, reply: &Reply, proto: Protocol) {
         Reply::Status(s) => enc::simple(out, s),
         Reply::Error(e) => enc::error(out, e.as_bytes()),
         Reply::Int(n) => enc::integer(out, *n),
+        Reply::UInt(n) => enc::unsigned(out, *n),
         Reply::Bulk(b) => enc::bulk(out, b),
         Reply::Nil => enc::null(out, proto),
         Reply::NilArray => enc::null_array(out, proto),
@@ -101,6 +102,7 @@ pub fn json_value(out: &mut Vec<u8>, reply: &Reply, b64: bool, top: bool) {
         Reply::Status(s) => json_bytes(out, s, b64),
         Reply::Error(e) => json_str(out, e),
         Reply::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        Reply::UInt(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         Reply::Bulk(b) | Reply::Verbatim(b) | Reply::DoubleText(b) => json_bytes(out, b, b64),
         Reply::Nil | Reply::NilArray => out.extend_from_slice(b"null"),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {

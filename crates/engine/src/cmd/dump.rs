@@ -21,6 +21,7 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Some(payload) => Ok(Reply::Bulk(Bytes::from(payload))),
         None => Err(CmdError::err(match &e.value {
             crate::value::Value::Hash(_) => "DUMP of a hash with field TTLs is not supported by stashd yet".to_string(),
+            crate::value::Value::Array(_) => "DUMP of an array value is not supported by stashd yet".to_string(),
             v => format!("DUMP of a {} value is not supported by stashd yet", v.type_name()),
         })),
     }

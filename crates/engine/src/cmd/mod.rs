@@ -2,6 +2,7 @@
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
 pub mod admin;
+pub mod arrays;
 pub mod bitmaps;
 pub mod dump;
 pub mod functions;
@@ -45,6 +46,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     geo::COMMANDS,
     geo_search::COMMANDS,
     json::COMMANDS,
+    arrays::COMMANDS,
     introspection::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,

@@ -102,7 +102,7 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
             write_stream(&mut w, s);
         }
         // RedisJSON's module serialization is not written (yet); DUMP says so.
-        Value::Json(_) => return None,
+        Value::Json(_) | Value::Array(_) => return None,
     }
     w.extend(DUMP_VERSION.to_le_bytes());
     let crc = crc64(&w);
