@@ -239,6 +239,38 @@ for (const { name, opts } of CONFIGS) {
       await assert.rejects(redis.pexpire(k("e2"), 10, "NX", "XX"), /ERR/);
     });
 
+    test("keys: scan with match, count, type and withType", async () => {
+      await redis.set(k("str"), "v");
+      await redis.hset(k("hash"), { f: 1 });
+      await redis.sadd(k("set"), "m");
+      await redis.zadd(k("zset"), { score: 1, member: "m" });
+      await redis.rpush(k("list"), "x");
+      const everything = [k("str"), k("hash"), k("set"), k("zset"), k("list")];
+      const [cursor, keys] = await redis.scan(0);
+      assert.equal(cursor, "0");
+      assert.deepEqual(sorted(keys), sorted(everything));
+      assert.deepEqual(await redis.scan(0, { match: `${k("s")}*` }).then(([c, ks]) => [c, sorted(ks)]), ["0", sorted([k("str"), k("set")])]);
+      assert.deepEqual(await redis.scan(0, { type: "zset" }), ["0", [k("zset")]]);
+      assert.deepEqual(await redis.scan(0, { match: `${k("h")}*`, type: "hash", count: 100 }), ["0", [k("hash")]]);
+      const [c2, typed] = await redis.scan(0, { withType: true });
+      assert.equal(c2, "0");
+      assert.deepEqual(
+        typed.sort((a, b) => a.key.localeCompare(b.key)),
+        [
+          { key: k("hash"), type: "hash" },
+          { key: k("list"), type: "list" },
+          { key: k("set"), type: "set" },
+          { key: k("str"), type: "string" },
+          { key: k("zset"), type: "zset" },
+        ],
+      );
+      const many = Array.from({ length: 250 }, (_, i) => k(`many:${i}`));
+      await redis.mset(Object.fromEntries(many.map((key) => [key, 1])));
+      const scanned = await scanAll((c) => redis.scan(c, { match: `${k("many")}:*`, count: 20 }));
+      assert.deepEqual(sorted(new Set(scanned)), sorted(many));
+      assert.deepEqual(await redis.scan(0, { type: "stream" }), ["0", []]);
+    });
+
     test("hashes: hmset, hmget, hvals, hsetnx, hstrlen, hincrbyfloat", async () => {
       assert.equal(await redis.hmset(k("h"), { a: 1, b: "two", c: { x: 1 } }), "OK");
       assert.deepEqual(await redis.hmget(k("h"), "a", "b", "c", "zz"), { a: 1, b: "two", c: { x: 1 }, zz: null });
