@@ -3,8 +3,9 @@
 // deserialization (number-looking strings become numbers, JSON strings become objects, COPY
 // becomes "COPIED"/"NOT_COPIED", HMGET/HRANDFIELD WITHVALUES become objects, ...).
 //
-// Each family runs twice: with the SDK's default auto-pipelining (every call is queued into a
-// /pipeline request) and with `enableAutoPipelining: false` (one REST request per call).
+// Each family runs with the SDK's default auto-pipelining (every call is queued into a /pipeline
+// request), with `enableAutoPipelining: false` (one REST request per call), and auto-pipelined
+// without the base64 response encoding.
 // sdk_coverage.test.mjs fails when an SDK method is referenced by no suite at all.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
@@ -62,6 +63,8 @@ async function scanAll(fn) {
 const CONFIGS = [
   { name: "auto", opts: {} },
   { name: "direct", opts: { enableAutoPipelining: false } },
+  // Without `Upstash-Encoding: base64` the server's strings travel as JSON strings.
+  { name: "auto+plain", opts: { responseEncoding: false } },
 ];
 
 for (const { name, opts } of CONFIGS) {
