@@ -797,3 +797,17 @@ describe("pipelines, transactions and auto-pipelining across families", () => {
     assert.deepEqual(await redis.zscan("ap:z", 0), ["0", ["m", 2]]);
   });
 });
+
+describe("known divergences from Redis (reported, not fixed here)", () => {
+  // Redis adds INCRBYFLOAT/HINCRBYFLOAT operands as x87 `long double` and prints "%.17Lf" with
+  // trailing zeros trimmed, so 0.1 + 0.2 answers "0.3" (redis-server 7.0 and 8 on x86-64);
+  // stashd adds f64s and prints the shortest round-trip form, "0.30000000000000004".
+  // `todo` runs the test and reports it without failing the suite; drop it once fixed.
+  test("incrbyfloat/hincrbyfloat: 0.1 + 0.2 is 0.3 as in Redis", { todo: "stashd computes in f64" }, async () => {
+    const redis = client({ enableAutoPipelining: false });
+    await redis.set("kd:f", "0.1");
+    assert.equal(await redis.incrbyfloat("kd:f", 0.2), 0.3);
+    await redis.hset("kd:h", { f: "1.1" });
+    assert.equal(await redis.hincrbyfloat("kd:h", "f", 2.2), 3.3);
+  });
+});
