@@ -40,18 +40,8 @@ const EXCLUDED_NAMESPACES = new Map([
   ["vector", "Upstash vector index commands (VECTOR.*): not implemented by stashd"],
 ]);
 
-/**
- * Command methods deliberately not required here.
- *
- * ar* — Redis 8.8 arrays, covered by tests/js/arrays.test.mjs once merged (being implemented on
- * another branch; remove this set after merging it).
- */
-const EXCLUDED_METHODS = new Map(
-  [
-    "arcount", "ardel", "ardelrange", "arget", "argetrange", "argrep", "arinfo", "arinsert", "arlastitems",
-    "arlen", "armget", "armset", "arnext", "arop", "arring", "arscan", "arseek", "arset",
-  ].map((name) => [name, "ar* — Redis 8.8 arrays, covered by tests/js/arrays.test.mjs once merged"]),
-);
+/** Command methods deliberately not required here (none at the moment; give each a reason). */
+const EXCLUDED_METHODS = new Map();
 
 function sdkSurface() {
   // Auto-pipelining off: the constructor then returns the instance itself, not a Proxy.

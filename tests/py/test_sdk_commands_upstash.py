@@ -791,13 +791,12 @@ def test_multi_mixing_families_and_runtime_error(u):
     assert u.get("m:x") == "2", "MULTI does not roll back the commands around a runtime error"
 
 
-# ---- known divergences (reported, not fixed here) ---------------------------------------------
+# ---- long double arithmetic, as Redis -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="stashd adds INCRBYFLOAT operands as f64; Redis uses long double")
 def test_incrbyfloat_small_decimals_like_redis(u):
-    """Redis (x86-64 long double, "%.17Lf" trimmed) answers 0.3 and 3.3; stashd answers
-    0.30000000000000004 and 3.3000000000000003. Strict: this starts failing once fixed."""
+    """Redis adds in x86-64 long double and prints "%.17Lf" trimmed: 0.3 and 3.3, not
+    0.30000000000000004 and 3.3000000000000003."""
     u.set("f", "0.1")
     u.hset("h", "f", "1.1")
     assert (u.incrbyfloat("f", 0.2), u.hincrbyfloat("h", "f", 2.2)) == (0.3, 3.3)

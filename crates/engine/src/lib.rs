@@ -21,6 +21,7 @@ pub mod hash;
 pub mod hll;
 pub mod json;
 pub mod keyspace;
+pub mod longdouble;
 pub mod notify;
 pub mod persist;
 pub mod pubsub;

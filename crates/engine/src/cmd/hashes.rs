@@ -169,20 +169,19 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(new))
 }
 
+/// HINCRBYFLOAT in `long double`, as Redis (see [`crate::longdouble`]).
 fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let by = args::float(&a[3])?;
-    if !by.is_finite() {
-        return Err(CmdError::err("value is NaN or Infinity"));
-    }
-    let cur = match field_value(ctx, &a[1], &a[2])? {
-        None => 0.0,
-        Some(v) => args::parse_float(&v).ok_or_else(|| CmdError::err("hash value is not a float"))?,
+    use crate::longdouble::{add, LdError};
+    let errors = |e: LdError| match e {
+        LdError::Current => CmdError::err("hash value is not a float"),
+        LdError::Increment => CmdError::NotFloat,
+        LdError::IncrementNotFinite => CmdError::err("value is NaN or Infinity"),
+        LdError::NotFinite => CmdError::err("increment would produce NaN or Infinity"),
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err(CmdError::err("increment would produce NaN or Infinity"));
-    }
-    let text = crate::cmd::strings::format_incr_float(new);
+    // The increment is checked before the hash, as Redis does.
+    add(None, &a[3]).map_err(errors)?;
+    let cur = field_value(ctx, &a[1], &a[2])?;
+    let text = add(Some(cur.as_deref().unwrap_or(b"0")), &a[3]).map_err(errors)?;
     ctx.hash_or_create(&a[1])?.insert_keep_ttl(a[2].clone(), text.clone());
     ctx.dirty(1);
     // Logged with the final value; KEEPTTL so that replay keeps the field's TTL (as Redis).

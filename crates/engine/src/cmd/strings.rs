@@ -292,23 +292,17 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     incr_generic(ctx, &a[1], -by)
 }
 
-/// Formats a float result of INCRBYFLOAT/HINCRBYFLOAT: plain decimal, no exponent, shortest form.
-pub fn format_incr_float(v: f64) -> Bytes {
-    let s = format!("{v}");
-    Bytes::from(s)
-}
-
+/// INCRBYFLOAT in `long double`, as Redis (see [`crate::longdouble`]).
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let by = args::float(&a[2])?;
-    let cur = match ctx.get_str(&a[1])? {
-        None => 0.0,
-        Some(s) => args::parse_float(s).ok_or(CmdError::NotFloat)?,
+    use crate::longdouble::{add, LdError};
+    let sum = add(ctx.get_str(&a[1])?.map(|s| s.as_slice()), &a[2]);
+    let text = match sum {
+        Ok(t) => t,
+        Err(LdError::Current | LdError::Increment) => return Err(CmdError::NotFloat),
+        Err(LdError::IncrementNotFinite | LdError::NotFinite) => {
+            return Err(CmdError::err("increment would produce NaN or Infinity"));
+        }
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err(CmdError::err("increment would produce NaN or Infinity"));
-    }
-    let text = format_incr_float(new);
     let keep = ctx.expire_at(&a[1]).unwrap_or(0);
     ctx.set(&a[1], Value::Str(CompactBytes::from_slice(&text)), keep);
     ctx.dirty(1);
