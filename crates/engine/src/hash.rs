@@ -62,7 +62,8 @@ impl Hash {
 
     /// Removes `field` (and its TTL). Returns its value.
     pub fn remove(&mut self, field: &[u8]) -> Option<Bytes> {
-        let v = self.fields.swap_remove(field)?;
+        // Small hashes keep their order like Redis's listpacks; larger ones swap (O(1)).
+        let v = if self.fields.len() <= 128 { self.fields.shift_remove(field)? } else { self.fields.swap_remove(field)? };
         self.clear_ttl(field);
         Some(v)
     }
@@ -143,7 +144,11 @@ impl Hash {
             }
             let Some((_, name)) = t.by_time.pop_first() else { break };
             t.at.remove(&name);
-            self.fields.swap_remove(&name);
+            if self.fields.len() <= 128 {
+                self.fields.shift_remove(&name);
+            } else {
+                self.fields.swap_remove(&name);
+            }
             out.push(name);
         }
         out

@@ -6,7 +6,7 @@ use stashd_resp::Protocol;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::keys::{parse_scan, scan_collection};
+use crate::cmd::keys::{parse_scan, scan_all, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
@@ -242,7 +242,12 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(h) = ctx.get_hash(&a[1])? else {
         return Ok(empty());
     };
-    Ok(scan_collection(h.len(), &o, |i| h.get_index(i).map(|(k, v)| (k.clone(), (!o.no_values).then(|| Reply::Bulk(v.clone()))))))
+    let with = |k: &Bytes, v: &Bytes| (k.clone(), (!o.no_values).then(|| Reply::Bulk(v.clone())));
+    if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+        // A listpack in Redis: everything at once, in order.
+        return Ok(scan_all(&o, h.iter().map(|(k, v)| with(k, v))));
+    }
+    Ok(scan_collection(h.len(), &o, |i| h.get_index(i).map(|(k, v)| with(k, v))))
 }
 
 // ---- Hash field expiration (Redis 7.4 / 8) ----
@@ -745,7 +750,7 @@ mod tests {
         assert_eq!(t.ok(&["HEXISTS", "h", "a"]), Reply::Int(1));
         assert_eq!(t.ok(&["HEXISTS", "h", "zz"]), Reply::Int(0));
         assert_eq!(t.ok(&["HDEL", "h", "a", "zz", "b"]), Reply::Int(2));
-        assert_eq!(t.ok(&["HKEYS", "h"]), arr(&["e", "d", "c"]));
+        assert_eq!(t.ok(&["HKEYS", "h"]), arr(&["c", "d", "e"])); // listpack order, as Redis
         assert_eq!(t.ok(&["HDEL", "h", "c", "d", "e"]), Reply::Int(3));
         assert_eq!(t.ok(&["EXISTS", "h"]), Reply::Int(0));
         assert_eq!(t.ok(&["HDEL", "h", "c"]), Reply::Int(0));

@@ -273,6 +273,21 @@ pub fn scan_collection(len: usize, opts: &ScanOpts, mut at: impl FnMut(usize) ->
     Reply::Array(vec![Reply::Bulk(args::int_bytes(next as i64)), Reply::Array(out)])
 }
 
+/// HSCAN/SSCAN/ZSCAN of a collection Redis keeps in a compact encoding (listpack, intset): the
+/// whole collection in one reply, in its stored order, with cursor 0, whatever COUNT and the
+/// cursor say (as Redis does for those encodings).
+pub fn scan_all(opts: &ScanOpts, items: impl Iterator<Item = (Bytes, Option<Reply>)>) -> Reply {
+    let mut out = Vec::new();
+    for (name, extra) in items {
+        if opts.pattern.as_ref().is_some_and(|p| !glob::matches(p, &name)) {
+            continue;
+        }
+        out.push(Reply::Bulk(name));
+        out.extend(extra);
+    }
+    Reply::Array(vec![Reply::Bulk(args::int_bytes(0)), Reply::Array(out)])
+}
+
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let o = parse_scan(a, 1, true, false)?;
     let len = ctx.db().map.len();

@@ -6,7 +6,7 @@ use rand::Rng;
 use crate::args::{int, is, lit};
 use crate::cmd;
 use crate::cmd::hashes::{random_count, random_indexes};
-use crate::cmd::keys::{parse_scan, scan_collection};
+use crate::cmd::keys::{parse_scan, scan_all, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
@@ -44,11 +44,23 @@ fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(added as i64))
 }
 
+/// Up to this size Redis keeps a set in a listpack, whose order survives removals; stashd keeps
+/// the order too (shifting), and swaps the last member in only for larger sets (O(1)).
+const SMALL: usize = 128;
+
+fn remove_member(s: &mut crate::value::Set<Bytes>, m: &[u8]) -> bool {
+    if s.len() <= SMALL {
+        s.shift_remove(m)
+    } else {
+        s.swap_remove(m)
+    }
+}
+
 fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(s) = ctx.get_set_mut(&a[1])? else {
         return Ok(Reply::Int(0));
     };
-    let removed = a[2..].iter().filter(|m| s.swap_remove(&m[..])).count();
+    let removed = a[2..].iter().filter(|m| remove_member(s, m)).count();
     ctx.removed(&a[1], removed);
     Ok(Reply::Int(removed as i64))
 }
@@ -107,7 +119,8 @@ fn spop_one(ctx: &mut Ctx, key: &Bytes) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let i = rand::thread_rng().gen_range(0..s.len().max(1));
-    let Some(m) = s.swap_remove_index(i) else {
+    let removed = if s.len() <= SMALL { s.shift_remove_index(i) } else { s.swap_remove_index(i) };
+    let Some(m) = removed else {
         return Ok(Reply::Nil);
     };
     ctx.delete_if_empty(key);
@@ -128,7 +141,7 @@ fn spop_count(ctx: &mut Ctx, key: &Bytes, count: usize) -> CmdResult {
     } else {
         let picks: Vec<Bytes> = random_indexes(s.len(), count as i64).into_iter().filter_map(|i| s.get_index(i).cloned()).collect();
         for m in &picks {
-            s.swap_remove(m);
+            remove_member(s, m);
         }
         picks
     };
@@ -173,7 +186,7 @@ fn smove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     if let Some(s) = ctx.get_set_mut(src)? {
-        s.swap_remove(member);
+        remove_member(s, member);
     }
     ctx.delete_if_empty(src);
     ctx.set_or_create(dst)?.insert(member.clone());
@@ -327,6 +340,16 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(s) = ctx.get_set(&a[1])? else {
         return Ok(empty());
     };
+    if s.len() <= 512 && s.iter().all(|m| crate::value::is_int_text(m)) {
+        // An intset in Redis: everything at once, in ascending order.
+        let mut ints: Vec<(i64, &Bytes)> = s.iter().filter_map(|m| stashd_resp::parse_int(m).map(|n| (n, m))).collect();
+        ints.sort_unstable_by_key(|(n, _)| *n);
+        return Ok(scan_all(&o, ints.into_iter().map(|(_, m)| (m.clone(), None))));
+    }
+    if s.len() <= 128 && s.iter().all(|m| m.len() <= 64) {
+        // A listpack in Redis: everything at once, in order.
+        return Ok(scan_all(&o, s.iter().map(|m| (m.clone(), None))));
+    }
     Ok(scan_collection(s.len(), &o, |i| s.get_index(i).map(|m| (m.clone(), None))))
 }
 

@@ -7,7 +7,7 @@ use rand::Rng;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::keys::{parse_scan, scan_collection};
+use crate::cmd::keys::{parse_scan, scan_all, scan_collection};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
@@ -822,7 +822,12 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(empty());
     };
     let o = parse_scan(a, 2, false, false)?;
-    Ok(scan_collection(z.len(), &o, |i| z.get_index(i).map(|(m, s)| (m.clone(), Some(Reply::Bulk(Bytes::from(format_double(s))))))))
+    let with = |m: &Bytes, s: f64| (m.clone(), Some(Reply::Bulk(Bytes::from(format_double(s)))));
+    if z.len() <= 128 && z.iter().all(|(m, _)| m.len() <= 64) {
+        // A listpack in Redis: everything at once, by score.
+        return Ok(scan_all(&o, z.iter().map(|(m, s)| with(m, s))));
+    }
+    Ok(scan_collection(z.len(), &o, |i| z.get_index(i).map(|(m, s)| with(m, s))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1342,7 +1347,8 @@ mod tests {
         let Reply::Array(parts) = t.ok(&["ZSCAN", "z", "0", "MATCH", "c"]) else { panic!() };
         assert_eq!(parts, vec![b("0"), arr(&["c", "3"])]);
         let Reply::Array(parts) = t.ok(&["ZSCAN", "z", "0"]) else { panic!() };
-        assert_eq!(parts[1], Reply::Array(vec![b("e"), b("5"), b("d"), b("4"), b("c"), b("3"), b("b"), b("2"), b("a"), b("1")]));
+        // A small sorted set comes whole, by score, as Redis's listpack does.
+        assert_eq!(parts[1], Reply::Array(vec![b("a"), b("1"), b("b"), b("2"), b("c"), b("3"), b("d"), b("4"), b("e"), b("5")]));
         assert_eq!(t.ok(&["ZSCAN", "nokey", "0"]), Reply::Array(vec![b("0"), arr(&[])]));
         assert_eq!(t.err(&["ZSCAN", "z", "x"]), "ERR invalid cursor");
     }
