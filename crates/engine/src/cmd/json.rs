@@ -704,6 +704,12 @@ fn json_nummultby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 // ---- strings ------------------------------------------------------------------------------
 
+/// The JSONPath form of STRLEN/ARRLEN/OBJLEN: per match its length, nil for the wrong type.
+fn path_lengths(ctx: &mut Ctx, key: &[u8], path: &Path, len: fn(&Json) -> Option<usize>) -> CmdResult {
+    let doc = load_existing(ctx, key)?;
+    Ok(Reply::Array(path.values(&doc).into_iter().map(|v| len(v).map_or(Reply::Nil, |n| Reply::Int(n as i64))).collect()))
+}
+
 fn json_strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let path = path_arg(a, 2)?;
     if path.is_legacy() {
@@ -713,16 +719,10 @@ fn json_strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             v => Err(expected("string", v)),
         };
     }
-    let doc = load_existing(ctx, &a[1])?;
-    let out = path
-        .values(&doc)
-        .into_iter()
-        .map(|v| match v {
-            Json::Str(s) => Reply::Int(s.len() as i64),
-            _ => Reply::Nil,
-        })
-        .collect();
-    Ok(Reply::Array(out))
+    path_lengths(ctx, &a[1], &path, |v| match v {
+        Json::Str(s) => Some(s.len()),
+        _ => None,
+    })
 }
 
 fn json_strappend(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -845,16 +845,10 @@ fn json_arrlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             _ => Err(missing_or(&path, "not an array")),
         };
     }
-    let doc = load_existing(ctx, &a[1])?;
-    let out = path
-        .values(&doc)
-        .into_iter()
-        .map(|v| match v {
-            Json::Array(arr) => Reply::Int(arr.len() as i64),
-            _ => Reply::Nil,
-        })
-        .collect();
-    Ok(Reply::Array(out))
+    path_lengths(ctx, &a[1], &path, |v| match v {
+        Json::Array(x) => Some(x.len()),
+        _ => None,
+    })
 }
 
 /// RedisJSON's start normalization: negative from the end (floored at 0), capped at `len - 1`.
@@ -1010,16 +1004,10 @@ fn json_objlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Some(v) => Err(expected("object", v)),
         };
     }
-    let doc = load_existing(ctx, &a[1])?;
-    let out = path
-        .values(&doc)
-        .into_iter()
-        .map(|v| match v {
-            Json::Object(o) => Reply::Int(o.len() as i64),
-            _ => Reply::Nil,
-        })
-        .collect();
-    Ok(Reply::Array(out))
+    path_lengths(ctx, &a[1], &path, |v| match v {
+        Json::Object(o) => Some(o.len()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use bytes::Bytes;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::streams::{entry_reply, ids_block, parse_read, read_reply, ref_policy, strict_id};
+use crate::cmd::streams::{entry_reply, parse_read, policy_and_ids, read_reply, strict_id};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::stream::{Group, Pending, RefPolicy, Stream, StreamId};
+use crate::stream::{Group, Pending, Stream, StreamId};
 use crate::{Ctx, Reply};
 
 /// Consumer-group command rows.
@@ -398,11 +398,7 @@ fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// group, then deletes it as XDELEX would: per id -1 (no such entry), 1 (deleted) or 2 (kept
 /// because a group still needs it, under ACKED).
 fn xackdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (policy, at) = match ref_policy(&a[3]) {
-        Some(p) => (p, 4),
-        None => (RefPolicy::KeepRef, 3),
-    };
-    let ids = ids_block(a, at)?;
+    let (policy, ids) = policy_and_ids(a, 3)?;
     let key = &a[1];
     let Some(s) = ctx.get_stream_mut(key)? else {
         return Ok(Reply::Array(ids.iter().map(|_| Reply::Int(-1)).collect()));

@@ -46,6 +46,14 @@ pub(crate) fn ref_policy(arg: &[u8]) -> Option<RefPolicy> {
     }
 }
 
+/// `[KEEPREF|DELREF|ACKED] IDS numids id ...` starting at `a[i]` (XDELEX, XACKDEL).
+pub(crate) fn policy_and_ids(a: &[Bytes], i: usize) -> CmdResult<(RefPolicy, Vec<StreamId>)> {
+    match ref_policy(&a[i]) {
+        Some(p) => Ok((p, ids_block(a, i + 1)?)),
+        None => Ok((RefPolicy::KeepRef, ids_block(a, i)?)),
+    }
+}
+
 /// `IDS numids id ...` starting at `a[i]`, to the end of the arguments.
 pub(crate) fn ids_block(a: &[Bytes], i: usize) -> CmdResult<Vec<StreamId>> {
     if !a.get(i).is_some_and(|t| is(t, "IDS")) {
@@ -245,11 +253,7 @@ fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// `XDELEX key [KEEPREF|DELREF|ACKED] IDS numids id ...`: per id -1 (no such entry), 1
 /// (deleted) or 2 (kept: some group still needs it, under ACKED).
 fn xdelex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (policy, at) = match ref_policy(&a[2]) {
-        Some(p) => (p, 3),
-        None => (RefPolicy::KeepRef, 2),
-    };
-    let ids = ids_block(a, at)?;
+    let (policy, ids) = policy_and_ids(a, 2)?;
     let Some(s) = ctx.get_stream_mut(&a[1])? else {
         return Ok(Reply::Array(ids.iter().map(|_| Reply::Int(-1)).collect()));
     };
