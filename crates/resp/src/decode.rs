@@ -144,6 +144,10 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
+    // As Redis's string2ll: no leading zeros, and no "-0" (only "0" itself starts with 0).
+    if digits[0] == b'0' && (digits.len() > 1 || neg) {
+        return None;
+    }
     let mut v: i64 = 0;
     for &c in digits {
         if !c.is_ascii_digit() {
@@ -332,6 +336,9 @@ mod tests {
         assert_eq!(d.decode(&mut b).unwrap().unwrap().len(), 0);
         assert_eq!(d.decode(&mut b).unwrap(), None);
         assert_eq!(split_args(b"GET k\0junk").unwrap(), vec![Bytes::from("GET"), Bytes::from("k")]);
+        for (text, want) in [("0", Some(0)), ("-1", Some(-1)), ("10", Some(10)), ("010", None), ("-0", None), ("00", None), ("+1", None)] {
+            assert_eq!(parse_int(text.as_bytes()), want, "{text}");
+        }
         assert_eq!(split_args(b"\x0b\x0c").unwrap().len(), 0);
     }
 
