@@ -4,6 +4,7 @@
 //! `INDENT`/`NEWLINE`/`SPACE` ask), RFC 7396 merge, and access by location. Paths (legacy and
 //! JSONPath) are in [`path`].
 
+mod object;
 pub mod path;
 
 use std::fmt;
@@ -13,8 +14,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::error::CmdError;
 pub use path::{Path, Seg};
 
-/// An object: members in insertion order (as RedisJSON keeps them).
-pub type Object = indexmap::IndexMap<String, Json, crate::value::Hasher>;
+pub use object::Object;
 
 /// Deepest nesting of arrays and objects a document may have (serde_json's parsing limit).
 pub const MAX_DEPTH: usize = 127;
@@ -194,7 +194,7 @@ impl Json {
                 if matches!(v, Json::Null) {
                     o.shift_remove(k.as_str());
                 } else {
-                    o.entry(k.clone()).or_insert(Json::Null).merge(v);
+                    o.get_or_insert(k.clone(), Json::Null).merge(v);
                 }
             }
         }
