@@ -13,7 +13,7 @@ const INDEX_FROM: usize = 16;
 #[derive(Debug, Clone, Default)]
 pub struct Object {
     entries: Vec<(String, Json)>,
-    index: Option<Box<HashMap<String, usize, crate::value::Hasher>>>,
+    index: Option<HashMap<String, usize, crate::value::Hasher>>,
 }
 
 impl Object {
@@ -41,7 +41,7 @@ impl Object {
 
     fn reindex(&mut self) {
         self.index = (self.entries.len() >= INDEX_FROM)
-            .then(|| Box::new(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect()));
+            .then(|| self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
     }
 
     /// The member `key`.
