@@ -20,7 +20,6 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     match rdb::dump(&e.value) {
         Some(payload) => Ok(Reply::Bulk(Bytes::from(payload))),
         None => Err(CmdError::err(match &e.value {
-            crate::value::Value::Hash(_) => "DUMP of a hash with field TTLs is not supported by stashd yet".to_string(),
             crate::value::Value::Array(_) => "DUMP of an array value is not supported by stashd yet".to_string(),
             v => format!("DUMP of a {} value is not supported by stashd yet", v.type_name()),
         })),
@@ -152,6 +151,24 @@ mod tests {
         // A TTL already in the past replaces the key by nothing.
         assert_eq!(restore(&mut t, &["RESTORE", "l2", "1"], &p, &["ABSTTL", "REPLACE"]), Ok(Reply::Ok));
         assert_eq!(t.ok(&["EXISTS", "l2"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn hashes_with_field_ttls_dump_as_rdb_12() {
+        let mut t = T::new();
+        t.ok(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+        t.ok(&["HPEXPIRE", "h", "5000", "FIELDS", "1", "a"]);
+        t.ok(&["HPEXPIRE", "h", "9000", "FIELDS", "1", "c"]);
+        let p = dumped(&mut t, "h");
+        let n = p.len();
+        assert_eq!(u16::from_le_bytes([p[n - 10], p[n - 9]]), crate::rdb::HFE_VERSION);
+        assert_eq!(restore(&mut t, &["RESTORE", "h2", "0"], &p, &[]), Ok(Reply::Ok));
+        assert_eq!(
+            t.ok(&["HPTTL", "h2", "FIELDS", "3", "a", "b", "c"]),
+            Reply::Array(vec![Reply::Int(5000), Reply::Int(-1), Reply::Int(9000)])
+        );
+        t.advance(6000);
+        assert_eq!(t.ok(&["HGETALL", "h2"]), Reply::Map(vec![(b("b"), b("2")), (b("c"), b("3"))]));
     }
 
     #[test]

@@ -40,8 +40,8 @@ impl Object {
     }
 
     fn reindex(&mut self) {
-        self.index = (self.entries.len() >= INDEX_FROM)
-            .then(|| self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+        self.index =
+            (self.entries.len() >= INDEX_FROM).then(|| self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
     }
 
     /// The member `key`.

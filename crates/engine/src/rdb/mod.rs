@@ -29,6 +29,8 @@ pub struct Corrupt;
 pub const DUMP_VERSION: u16 = 10;
 /// The newest RDB version RESTORE accepts (Redis 7.4's).
 pub const MAX_VERSION: u16 = 12;
+/// The RDB version of a hash with field TTLs (Redis 7.4's hash-with-metadata type).
+pub const HFE_VERSION: u16 = 12;
 
 // Object types (`rdb.h`).
 const T_STRING: u8 = 0;
@@ -45,6 +47,10 @@ const T_STREAM_LISTPACKS: u8 = 15;
 const T_STREAM_LISTPACKS_2: u8 = 19;
 const T_SET_LISTPACK: u8 = 20;
 const T_STREAM_LISTPACKS_3: u8 = 21;
+const T_HASH_METADATA_PRE_GA: u8 = 22;
+const T_HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+const T_HASH_METADATA: u8 = 24;
+const T_HASH_LISTPACK_EX: u8 = 25;
 
 /// Entries per stream listpack node (Redis's `stream-node-max-entries`).
 const STREAM_NODE_ENTRIES: usize = 100;
@@ -59,6 +65,7 @@ pub fn crc64(data: &[u8]) -> u64 {
 /// Serializes `v` as DUMP does; `None` for value kinds this format cannot carry yet.
 pub fn dump(v: &Value) -> Option<Vec<u8>> {
     let mut w = Vec::new();
+    let mut version = DUMP_VERSION;
     match v {
         Value::Str(s) => {
             w.push(T_STRING);
@@ -78,8 +85,20 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
                 write_string(&mut w, e);
             }
         }
-        // Field TTLs need RDB 12's hash-with-metadata types, which DUMP does not write (yet).
-        Value::Hash(h) if h.ttl_count() > 0 => return None,
+        // Field TTLs: Redis 7.4's RDB_TYPE_HASH_METADATA (RDB 12): the smallest expiry, then per
+        // field its expiry relative to it (+1; 0 = none), the field and the value.
+        Value::Hash(h) if h.ttl_count() > 0 => {
+            version = HFE_VERSION;
+            let min = h.ttls().map(|(_, at)| at).min().unwrap_or(0);
+            w.push(T_HASH_METADATA);
+            w.extend(min.to_le_bytes());
+            write_len(&mut w, h.len() as u64);
+            for (f, v) in h.iter() {
+                write_len(&mut w, h.expire_at(f).map_or(0, |at| at - min + 1));
+                write_string(&mut w, f);
+                write_string(&mut w, v);
+            }
+        }
         Value::Hash(h) => {
             w.push(T_HASH);
             write_len(&mut w, h.len() as u64);
@@ -104,7 +123,7 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
         // RedisJSON's module serialization is not written (yet); DUMP says so.
         Value::Json(_) | Value::Array(_) => return None,
     }
-    w.extend(DUMP_VERSION.to_le_bytes());
+    w.extend(version.to_le_bytes());
     let crc = crc64(&w);
     w.extend(crc.to_le_bytes());
     Some(w)
@@ -405,6 +424,50 @@ impl<'a> Reader<'a> {
                 for _ in 0..n {
                     let f = self.bytes()?;
                     h.insert(f, self.bytes()?);
+                }
+                Value::Hash(Arc::new(h))
+            }
+            T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
+                let min = if kind == T_HASH_METADATA { Some(self.ms()?) } else { None };
+                let n = self.count()?;
+                let mut h = Hash::new();
+                for _ in 0..n {
+                    let ttl = self.len()?;
+                    let at = match (ttl, min) {
+                        (0, _) => 0,
+                        (t, Some(m)) => (t - 1).checked_add(m).ok_or(Corrupt)?,
+                        (t, None) => t,
+                    };
+                    let f = self.bytes()?;
+                    let v = self.bytes()?;
+                    if h.insert(f.clone(), v).is_some() {
+                        return Err(Corrupt);
+                    }
+                    if at != 0 {
+                        h.set_expire(&f, at);
+                    }
+                }
+                Value::Hash(Arc::new(h))
+            }
+            T_HASH_LISTPACK_EX | T_HASH_LISTPACK_EX_PRE_GA => {
+                if kind == T_HASH_LISTPACK_EX {
+                    self.ms()?; // the smallest expiry, kept for Redis's own use
+                }
+                let blob = self.string()?;
+                let items = listpack::decode(&blob)?;
+                if items.len() % 3 != 0 {
+                    return Err(Corrupt);
+                }
+                let mut h = Hash::new();
+                for t in items.chunks(3) {
+                    let f = Bytes::from(t[0].to_vec());
+                    if h.insert(f.clone(), Bytes::from(t[1].to_vec())).is_some() {
+                        return Err(Corrupt);
+                    }
+                    let at = t[2].as_int()?;
+                    if at > 0 {
+                        h.set_expire(&f, at as u64);
+                    }
                 }
                 Value::Hash(Arc::new(h))
             }
