@@ -8,11 +8,12 @@
 #   GEOSEARCH ... BYRADIUS 5 km ASC COUNT 10 over 100k members; JSON.SET/JSON.GET of a 1 KB
 #   document on stashd against SET/GET of the same text on redis-server (Debian's Redis has no
 #   JSON module; the JSON-in-a-string approach is the reference).
-# Usage: bash bench/datatypes.sh   (RUNS=3, N=100000, SKIP_BUILD=1, STASHD_BIN=..., OUT=...)
+# Usage: bash bench/datatypes.sh   (RUNS=3, N=100000, N_GEO=5000, SKIP_BUILD=1, STASHD_BIN=..., OUT=...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 N=${N:-100000}
+N_GEO=${N_GEO:-5000}  # GEOSEARCH runs at ~1K/s: fewer requests keep a run under a minute
 TOKEN=benchtoken
 OUT=${OUT:-bench/results-datatypes.md}
 
@@ -105,7 +106,7 @@ run_case() { # $1 case, $2 server -> requests/s
         pfadd) bench 1 1000000 pfadd hll "e:__rand_int__" ;;
         pfcount1) load "$HLL_GEN"; bench 1 1 pfcount hll ;;
         pfcount2) load "$HLL_GEN"; bench 1 1 pfcount hll hll2 ;;
-        geosearch) load "$GEO_GEN"; bench 1 1 geosearch geo FROMLONLAT 13.5 52.5 BYRADIUS 5 km ASC COUNT 10 ;;
+        geosearch) load "$GEO_GEN"; N=$N_GEO bench 1 1 geosearch geo FROMLONLAT 13.5 52.5 BYRADIUS 5 km ASC COUNT 10 ;;
         jsonset)
             if [ "$srv" = redis ]; then bench 1 1000 set "doc:__rand_int__" "$DOC"; else bench 1 1000 json.set "doc:__rand_int__" '$' "$DOC"; fi ;;
         jsonget)
@@ -147,7 +148,7 @@ k() { python3 -c "print(f'{$1/1000:.1f}K')"; }
     echo "# stashd data-type benchmark (issue 4) — latest run"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); command: \`bash bench/datatypes.sh\`; stashd $(git rev-parse --short HEAD); $(redis-server --version | cut -d' ' -f1-3)"
-    echo "- method: servers \`taskset -c 0\` (stashd \`--threads 1\`), \`redis-benchmark -n $N -c 50\` on \`taskset -c 1\`, fresh server per run, servers alternating run by run, median of $RUNS; requests/s"
+    echo "- method: servers \`taskset -c 0\` (stashd \`--threads 1\`), \`redis-benchmark -n $N -c 50\` (GEOSEARCH: -n $N_GEO) on \`taskset -c 1\`, fresh server per run, servers alternating run by run, median of $RUNS; requests/s"
     echo
     echo "| test | redis-server | stashd | stashd / redis | target |"
     echo "|---|---:|---:|---:|---|"

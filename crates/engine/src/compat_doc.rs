@@ -71,7 +71,7 @@ fn note(name: &str) -> Option<Note> {
         "json.debug" => Partial("MEMORY and HELP"),
         "hgetex" | "hsetex" | "hexpire" | "hpexpire" | "hexpireat" | "hpexpireat" | "hpersist" | "httl" | "hpttl" | "hexpiretime"
         | "hpexpiretime" | "hgetdel" => Info("expired fields disappear on any access to the hash and in the active expiry cycle"),
-        "dump" => Partial("not yet for JSON and array values (a clear error says so); hashes with field TTLs are written as RDB 12 (Redis 7.4+)"),
+        "dump" => Partial("not yet for array values (a clear error says so); hashes with field TTLs are written as RDB 12 (Redis 7.4+), JSON as RedisJSON's module value (its document text)"),
         "copy" => Info("`COPY k k` answers 0 as on the hosted service"),
         "zrange" | "zrangestore" => Info("`LIMIT` without BYSCORE/BYLEX is accepted, as on the hosted service"),
         "unlink" => Info("zero keys accepted, as on the hosted service"),

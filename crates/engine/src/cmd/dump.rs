@@ -179,6 +179,7 @@ mod tests {
         t.ok(&["SADD", "set", "1", "2", "x"]);
         t.ok(&["ZADD", "z", "1.5", "a", "-3", "b"]);
         t.ok(&["XADD", "x", "1-1", "f", "v"]);
+        t.ok(&["JSON.SET", "j", "$", r#"{"b":[1,2.5,"x",null,true],"a":{"n":1}}"#]);
         t.ok(&["XGROUP", "CREATE", "x", "g", "0"]);
         t.ok(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"]);
         for (key, probe, at) in [
@@ -187,6 +188,7 @@ mod tests {
             ("set", &["SMEMBERS", "set2"], 1),
             ("z", &["ZRANGE", "z2", "0", "-1", "WITHSCORES"], 1),
             ("x", &["XINFO", "STREAM", "x2", "FULL"], 2),
+            ("j", &["JSON.GET", "j2", "$"], 1),
         ] {
             let p = dumped(&mut t, key);
             let copy = format!("{key}2");

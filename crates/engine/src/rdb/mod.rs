@@ -51,6 +51,26 @@ const T_HASH_METADATA_PRE_GA: u8 = 22;
 const T_HASH_LISTPACK_EX_PRE_GA: u8 = 23;
 const T_HASH_METADATA: u8 = 24;
 const T_HASH_LISTPACK_EX: u8 = 25;
+const T_MODULE_2: u8 = 7;
+
+/// Module-value opcodes (`RDB_MODULE_OPCODE_*`).
+const MODULE_OPCODE_EOF: u64 = 0;
+const MODULE_OPCODE_STRING: u64 = 5;
+/// RedisJSON's module type name and the encoding version whose values are the document's JSON
+/// text in one string.
+const JSON_TYPE_NAME: &[u8; 9] = b"ReJSON-RL";
+const JSON_ENCVER: u64 = 3;
+
+/// A module type id as Redis encodes it: nine 6-bit name characters, then a 10-bit version.
+fn module_type_id(name: &[u8; 9], encver: u64) -> u64 {
+    const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut id = 0u64;
+    for c in name {
+        let pos = CHARSET.iter().position(|x| x == c).unwrap_or(0) as u64;
+        id = (id << 6) | pos;
+    }
+    (id << 10) | encver
+}
 
 /// Entries per stream listpack node (Redis's `stream-node-max-entries`).
 const STREAM_NODE_ENTRIES: usize = 100;
@@ -120,8 +140,16 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
             w.push(T_STREAM_LISTPACKS_2);
             write_stream(&mut w, s);
         }
-        // RedisJSON's module serialization is not written (yet); DUMP says so.
-        Value::Json(_) | Value::Array(_) => return None,
+        // RedisJSON's module value: its type id, then the document as one JSON string.
+        Value::Json(j) => {
+            w.push(T_MODULE_2);
+            write_len(&mut w, module_type_id(JSON_TYPE_NAME, JSON_ENCVER));
+            write_len(&mut w, MODULE_OPCODE_STRING);
+            write_string(&mut w, &j.to_bytes());
+            write_len(&mut w, MODULE_OPCODE_EOF);
+        }
+        // Redis 8.8's array type is not written (yet); DUMP says so.
+        Value::Array(_) => return None,
     }
     w.extend(version.to_le_bytes());
     let crc = crc64(&w);
@@ -520,6 +548,18 @@ impl<'a> Reader<'a> {
                 Value::ZSet(Arc::new(z))
             }
             T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => Value::Stream(Arc::new(self.stream(kind)?)),
+            T_MODULE_2 => {
+                // Only RedisJSON values are known: the document's JSON text in one string.
+                if self.len()? != module_type_id(JSON_TYPE_NAME, JSON_ENCVER) || self.len()? != MODULE_OPCODE_STRING {
+                    return Err(Corrupt);
+                }
+                let text = self.string()?;
+                if self.len()? != MODULE_OPCODE_EOF {
+                    return Err(Corrupt);
+                }
+                let doc = crate::json::parse(&text).map_err(|_| Corrupt)?;
+                Value::Json(Arc::new(doc))
+            }
             _ => return Err(Corrupt),
         };
         let empty = match &v {
