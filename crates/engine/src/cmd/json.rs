@@ -123,6 +123,21 @@ fn outermost(locs: Vec<Loc>) -> Vec<Loc> {
 
 /// The order in which to mutate `locs` so that no mutation moves a location still to be
 /// visited: descendants before ancestors, higher array indexes before lower ones.
+/// Applies `f` to the array at each location (in [`mutation_order`]), one reply per location
+/// (nil where there is no array).
+fn write_arrays(ctx: &mut Ctx, key: &[u8], locs: &[Option<Loc>], mut f: impl FnMut(&mut Vec<Json>) -> Reply) -> CmdResult<Vec<Reply>> {
+    let order = mutation_order(locs);
+    write(ctx, key, |d| {
+        let mut results = vec![Reply::Nil; locs.len()];
+        for i in order {
+            if let Some(Json::Array(arr)) = locs[i].as_ref().and_then(|l| d.at_mut(l)) {
+                results[i] = f(arr);
+            }
+        }
+        results
+    })
+}
+
 fn mutation_order(locs: &[Option<Loc>]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..locs.len()).filter(|&i| locs[i].is_some()).collect();
     idx.sort_by(|&x, &y| {
@@ -820,18 +835,11 @@ fn json_arrinsert(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if locs.iter().all(Option::is_none) {
         return Ok(Reply::Array(vec![Reply::Nil; locs.len()]));
     }
-    let order = mutation_order(&locs);
-    let results = write(ctx, &a[1], |d| {
-        let mut results = vec![Reply::Nil; locs.len()];
-        for i in order {
-            if let Some(Json::Array(arr)) = locs[i].as_ref().and_then(|l| d.at_mut(l)) {
-                let len = arr.len() as i64;
-                let at = (if index < 0 { len + index } else { index }).clamp(0, len) as usize;
-                arr.splice(at..at, values.iter().cloned());
-                results[i] = Reply::Int(arr.len() as i64);
-            }
-        }
-        results
+    let results = write_arrays(ctx, &a[1], &locs, |arr| {
+        let len = arr.len() as i64;
+        let at = (if index < 0 { len + index } else { index }).clamp(0, len) as usize;
+        arr.splice(at..at, values.iter().cloned());
+        Reply::Int(arr.len() as i64)
     })?;
     Ok(per_match(&path, results))
 }
@@ -915,20 +923,13 @@ fn json_arrpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if !any_pop {
         return Ok(per_match(&path, vec![Reply::Nil; locs.len()]));
     }
-    let popped = |d: &mut Json| {
-        let order = mutation_order(&locs);
-        let mut results = vec![Reply::Nil; locs.len()];
-        for i in order {
-            if let Some(Json::Array(arr)) = locs[i].as_ref().and_then(|l| d.at_mut(l)) {
-                if !arr.is_empty() {
-                    let at = norm_start(index, arr.len() as i64) as usize;
-                    results[i] = bulk(&arr.remove(at));
-                }
-            }
+    let results = write_arrays(ctx, &a[1], &locs, |arr| {
+        if arr.is_empty() {
+            return Reply::Nil;
         }
-        results
-    };
-    let results = write(ctx, &a[1], popped)?;
+        let at = norm_start(index, arr.len() as i64) as usize;
+        bulk(&arr.remove(at))
+    })?;
     Ok(per_match(&path, results))
 }
 
@@ -944,24 +945,17 @@ fn json_arrtrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if locs.iter().all(Option::is_none) {
         return Ok(Reply::Array(vec![Reply::Nil; locs.len()]));
     }
-    let order = mutation_order(&locs);
-    let results = write(ctx, &a[1], |d| {
-        let mut results = vec![Reply::Nil; locs.len()];
-        for i in order {
-            if let Some(Json::Array(arr)) = locs[i].as_ref().and_then(|l| d.at_mut(l)) {
-                let len = arr.len() as i64;
-                let stop = norm_start(stop, len);
-                let start = if start < 0 || start < len { norm_start(start, len) } else { stop + 1 };
-                if start > stop || len == 0 {
-                    arr.clear();
-                } else {
-                    arr.truncate(stop as usize + 1);
-                    arr.drain(..start as usize);
-                }
-                results[i] = Reply::Int(arr.len() as i64);
-            }
+    let results = write_arrays(ctx, &a[1], &locs, |arr| {
+        let len = arr.len() as i64;
+        let stop = norm_start(stop, len);
+        let start = if start < 0 || start < len { norm_start(start, len) } else { stop + 1 };
+        if start > stop || len == 0 {
+            arr.clear();
+        } else {
+            arr.truncate(stop as usize + 1);
+            arr.drain(..start as usize);
         }
-        results
+        Reply::Int(arr.len() as i64)
     })?;
     Ok(per_match(&path, results))
 }
