@@ -29,21 +29,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do redis-cli -p "$1" -a "$TOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done; return 1; }
-start() { # $1 = redis|stashd; sets PORT
-    PORT=$(free_port)
-    if [ "$1" = redis ]; then
-        taskset -c 0 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --requirepass "$TOKEN" >/dev/null 2>&1 &
-    else
-        taskset -c 0 "$STASHD_BIN" --in-memory --threads 1 --bind 127.0.0.1 --port "$PORT" --http-port "$(free_port)" --redis-token "$TOKEN" >/dev/null 2>&1 &
-    fi
-    SRV=$!
-    PIDS+=("$SRV")
-    wait_port "$PORT"
-}
-stop() { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh  # the working directory is the repository root (cd above)
 cli() { redis-cli -p "$PORT" -a "$TOKEN" --no-auth-warning "$@"; }
 bench() { # $1 pipeline, $2 -r range, rest: the command; prints requests/s (0 if it failed)
     local p=$1 r=$2
