@@ -65,7 +65,7 @@ fn note(name: &str) -> Option<Note> {
         "json.get" | "json.set" | "json.del" | "json.forget" | "json.type" | "json.arrappend" | "json.arrindex" | "json.arrinsert"
         | "json.arrlen" | "json.arrpop" | "json.arrtrim" | "json.clear" | "json.merge" | "json.mget" | "json.mset" | "json.numincrby"
         | "json.nummultby" | "json.objkeys" | "json.objlen" | "json.strappend" | "json.strlen" | "json.toggle" => {
-            Partial("legacy and JSONPath paths; JSONPath regex filters (`=~`) are refused as a path syntax error")
+            Info("legacy and JSONPath paths (filters with comparisons, `&&`/`||`/`!` and `=~` regular expressions)")
         }
         "json.resp" => Partial("as RedisJSON's RESP2 form; RESP3 `FORMAT EXPAND` is not offered"),
         "json.debug" => Partial("MEMORY and HELP"),

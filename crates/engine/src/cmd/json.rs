@@ -1020,6 +1020,16 @@ mod tests {
     const NO_KEY: &str = "ERR could not perform this operation on a key that doesn't exist";
 
     #[test]
+    fn regex_filters_match_strings() {
+        let mut t = T::new();
+        t.ok(&["JSON.SET", "k", "$", r#"[{"name":"joe"},{"name":"Jane"},{"name":"bob"},{"name":5}]"#]);
+        assert_eq!(t.ok(&["JSON.GET", "k", r#"$[?(@.name =~ "^j")]"#]), b(r#"[{"name":"joe"}]"#));
+        assert_eq!(t.ok(&["JSON.GET", "k", r#"$[?(@.name =~ "(?i)^j")].name"#]), b(r#"["joe","Jane"]"#));
+        assert_eq!(t.ok(&["JSON.GET", "k", r#"$[?(@.name =~ "[")]"#]), b("[]"));
+        assert_eq!(t.ok(&["JSON.GET", "k", r#"$[?(@.name =~ "o" && @.name != "bob")].name"#]), b(r#"["joe"]"#));
+    }
+
+    #[test]
     fn set_get_basics() {
         let mut t = T::new();
         assert_eq!(t.ok(&["JSON.SET", "d", "$", r#"{"a":2,"b":{"a":4,"c":[1,2]},"s":"x"}"#]), Reply::Ok);

@@ -67,6 +67,20 @@ enum Expr {
     Not(Box<Expr>),
     Cmp(Operand, Op, Operand),
     Test(Operand),
+    /// `left =~ pattern`: a string matching a regular expression (compiled once when the pattern
+    /// is a literal; an invalid pattern matches nothing, as in RedisJSON).
+    Match(Operand, Pattern),
+}
+
+#[derive(Debug, Clone)]
+enum Pattern {
+    Compiled(Option<regex::Regex>),
+    Operand(Operand),
+}
+
+/// Compiles a filter's regular expression (bounded in size: the pattern comes from a client).
+fn compile(pattern: &str) -> Option<regex::Regex> {
+    regex::RegexBuilder::new(pattern).size_limit(1 << 20).dfa_size_limit(1 << 20).build().ok()
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +325,16 @@ fn test(e: &Expr, cur: &Json, root: &Json) -> bool {
             (Some(x), Some(y)) => compare(x, *op, y),
             _ => false,
         },
+        Expr::Match(a, pattern) => {
+            let Some(Json::Str(s)) = operand(a, cur, root) else { return false };
+            match pattern {
+                Pattern::Compiled(re) => re.as_ref().is_some_and(|re| re.is_match(s)),
+                Pattern::Operand(p) => match operand(p, cur, root) {
+                    Some(Json::Str(p)) => compile(p).is_some_and(|re| re.is_match(s)),
+                    _ => false,
+                },
+            }
+        }
     }
 }
 
@@ -612,6 +636,15 @@ impl Parser<'_> {
         }
         let a = self.operand()?;
         self.ws();
+        if self.eat_str("=~") {
+            self.ws();
+            let pattern = match self.operand()? {
+                Operand::Lit(Json::Str(p)) => Pattern::Compiled(compile(&p)),
+                Operand::Lit(_) => Pattern::Compiled(None),
+                other => Pattern::Operand(other),
+            };
+            return Ok(Expr::Match(a, pattern));
+        }
         let op = if self.eat_str("==") {
             Op::Eq
         } else if self.eat_str("!=") {
