@@ -129,8 +129,6 @@ for c in "${CASES[@]}"; do
     done
 done
 
-ratio() { python3 -c "print('n/a' if float($2) == 0 or float($1) == 0 else f'{$1/$2:.2f}×')"; }
-k() { python3 -c "print(f'{$1/1000:.1f}K')"; }
 {
     echo "# stashd data-type benchmark (issue 4) — latest run"
     echo

@@ -16,3 +16,6 @@ start() { # $1 = redis|stashd; sets PORT
 }
 stop() { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# Report formatting: a/b as "1.23×" ("n/a" if either is 0), requests/s as "12.3K".
+ratio() { python3 -c "print('n/a' if float($2) == 0 or float($1) == 0 else f'{$1/$2:.2f}×')"; }
+k() { python3 -c "print(f'{$1/1000:.1f}K')"; }

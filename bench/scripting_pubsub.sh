@@ -120,8 +120,6 @@ for srv in redis stashd; do
     R[fancheck,$srv]=${CHECKS[$srv]}
 done
 
-ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
-k() { python3 -c "print(f'{$1/1000:.1f}K')"; }
 {
     echo "# stashd scripting and pub/sub benchmark — latest run"
     echo
