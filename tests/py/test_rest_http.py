@@ -452,3 +452,163 @@ def test_json_body_with_unicode_escapes(http):
     body = json.dumps(["set", "esc", "caf\u00e9 \ud83d\ude00"]).encode()  # ASCII-escaped JSON
     assert result(http.post("/", data=body)) == "OK"
     assert result(http.cmd("get", "esc")) == "café 😀"
+
+
+# ---- CORS (browsers use the read-only token) ---------------------------------------------
+
+
+def test_cors_preflight_allows_any_origin(http):
+    resp = http.request(
+        "OPTIONS",
+        "/",
+        auth=False,
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, upstash-encoding",
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    h = resp.headers
+    assert h["access-control-allow-origin"] == "https://app.example"
+    assert set(h["access-control-allow-methods"].split(",")) >= {"GET", "POST", "PUT", "HEAD"}
+    assert h["access-control-allow-headers"] == "authorization, content-type, upstash-encoding"
+    assert h["access-control-max-age"] == "86400"
+    assert "origin" in h["vary"].lower()
+    assert resp.content == b""
+
+
+def test_cors_headers_on_replies_and_errors(http):
+    resp = http.cmd("set", "cors", "1", headers={"Origin": "http://localhost:3000"})
+    assert result(resp) == "OK"
+    assert resp.headers["access-control-allow-origin"] == "http://localhost:3000"
+    # the browser may read the sync token
+    assert resp.headers["access-control-expose-headers"].lower() == "upstash-sync-token"
+    bad = http.request("POST", "/", auth=False, headers={"Origin": "http://localhost:3000"}, data=b'["get","cors"]')
+    assert bad.status_code == 401
+    assert bad.headers["access-control-allow-origin"] == "http://localhost:3000"
+    # no Origin, no CORS headers
+    plain = http.cmd("get", "cors")
+    assert result(plain) == "1"
+    assert "access-control-allow-origin" not in plain.headers
+
+
+def test_options_without_preflight_headers_is_405(http):
+    resp = http.request("OPTIONS", "/")
+    assert resp.status_code == 405
+    assert "not allowed" in resp.json()["error"]
+
+
+def test_oversized_chunked_body_is_refused(http, server):
+    def chunks():
+        yield b'["set","chunked","'
+        for _ in range(11):
+            yield b"z" * (1024 * 1024)
+        yield b'"]'
+
+    resp = requests.post(
+        server.url + "/",
+        data=chunks(),
+        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert resp.status_code == 413, resp.status_code
+    assert "max request size exceeded" in resp.json()["error"]
+    assert result(http.cmd("exists", "chunked")) == 0
+    # a small chunked body works
+    resp = requests.post(
+        server.url + "/",
+        data=iter([b'["set","chunked",', b'"ok"]']),
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=TIMEOUT,
+    )
+    assert result(resp) == "OK"
+
+
+# ---- raw HTTP/1.1 on the socket --------------------------------------------------------
+
+
+def _raw(server, data: bytes, *, read_until_close=True, timeout=5.0) -> bytes:
+    import socket
+
+    host, port = server.url.split("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(data)
+        if not read_until_close:
+            return s.recv(65536)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def _post(server, body: bytes, extra: str = "") -> bytes:
+    return (
+        f"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+
+
+def test_http_pipelined_requests_answer_in_order(http, server):
+    data = _post(server, b'["incr","pipe"]') + _post(server, b'["incr","pipe"]') + _post(
+        server, b'["get","pipe"]', "Connection: close\r\n"
+    )
+    out = _raw(server, data)
+    assert out.count(b"HTTP/1.1 200 OK") == 3, out
+    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in out.split(b"HTTP/1.1 ")[1:]]
+    assert bodies == [b'{"result":1}', b'{"result":2}', b'{"result":"2"}'], bodies
+
+
+def test_http10_closes_and_expect_continue_works(server):
+    out = _raw(server, _post(server, b'["ping"]').replace(b"HTTP/1.1", b"HTTP/1.0"))
+    assert out.startswith(b"HTTP/1.0 200 OK") or out.startswith(b"HTTP/1.1 200 OK"), out
+    assert out.endswith(b'{"result":"PONG"}'), out
+    import socket
+
+    host, port = server.url.split("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        body = b'["echo","after-continue"]'
+        s.sendall(_post(server, b"", "Expect: 100-continue\r\n").replace(b"Content-Length: 0", f"Content-Length: {len(body)}".encode()))
+        assert s.recv(1000).startswith(b"HTTP/1.1 100 Continue"), "no 100 Continue"
+        s.sendall(body)
+        reply = s.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 200 OK") and reply.endswith(b'{"result":"after-continue"}'), reply
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\xff\xfe garbage\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET / HTTP/1.1\r\n" + b"X-Long: " + b"a" * 600_000 + b"\r\n\r\n",
+    ],
+)
+def test_malformed_http_gets_an_error_and_the_server_carries_on(http, server, garbage):
+    try:
+        out = _raw(server, garbage)
+    except ConnectionResetError:
+        out = b""
+    assert out == b"" or out.startswith(b"HTTP/1.1 4"), out[:200]
+    assert result(http.cmd("ping")) == "PONG"
+
+
+def test_half_http_request_does_not_block_others(http, server):
+    import socket
+
+    host, port = server.url.split("//", 1)[1].split(":")
+    stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(20)]
+    try:
+        for i, s in enumerate(stalled):
+            # half a header block, or a whole head with half the body it announced
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le" if i % 2 else _post(server, b'["set","x","1"]')[:-4])
+        for i in range(50):
+            assert result(http.cmd("incr", "others")) == i + 1
+    finally:
+        for s in stalled:
+            s.close()
+    assert result(http.cmd("exists", "x")) == 0

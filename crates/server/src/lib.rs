@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod config;
+pub mod http;
 pub mod render;
 pub mod resp_face;
 pub mod rest_face;

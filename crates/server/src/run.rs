@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{Cli, ConfigError, Settings};
-use crate::rest_face::{self, RestState};
+use crate::rest_face::RestState;
 
 /// Why the server could not run.
 #[derive(Debug, Error)]
@@ -101,16 +101,8 @@ async fn serve(s: Settings) -> Result<(), RunError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let resp_task = tokio::spawn(crate::resp_face::serve(resp_listener, engine.clone(), stop_rx.clone()));
-    let router = rest_face::router(RestState { engine: engine.clone(), max_request_size: s.max_request_size });
-    let mut http_stop = stop_rx.clone();
-    let http_task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = http_stop.changed().await;
-        };
-        if let Err(e) = axum::serve(http_listener, router).with_graceful_shutdown(shutdown).await {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
+    let rest = RestState { engine: engine.clone(), max_request_size: s.max_request_size };
+    let http_task = tokio::spawn(crate::http::serve(http_listener, rest, stop_rx.clone()));
     let cron = tokio::spawn(cron(engine.clone(), stop_rx.clone()));
 
     if let Some(dir) = s.data_dir.clone() {

@@ -8,14 +8,17 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::{Either, StreamBody};
+use hyper::body::Frame;
 use stashd_engine::pubsub::{Delivery, Kind, PubMessage};
 use stashd_engine::{Engine, Session};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+
+use crate::http::{full, HttpResponse};
 
 /// How often an idle stream sends a comment line (keeps proxies open, detects gone clients).
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -43,16 +46,16 @@ fn message_event(m: &PubMessage) -> Bytes {
 }
 
 /// Turns a REST session into a MONITOR client and returns the event-stream response.
-pub fn monitor(engine: &Engine, mut session: Session) -> Response {
+pub fn monitor(engine: &Engine, mut session: Session) -> HttpResponse {
     engine.shared.pubsub.monitor(session.id, &mut session.subs);
     let Some(inbox) = session.subs.inbox.take() else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "monitor queue missing").into_response();
+        return full(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "monitor queue missing");
     };
     stream(engine, session, vec![event(&[b"\"OK\""])], inbox, |m| event(&[&m.payload]))
 }
 
 /// Subscribes a REST session to `names` and returns the event-stream response.
-pub fn subscribe(engine: &Engine, mut session: Session, kind: Kind, names: Vec<Bytes>) -> Response {
+pub fn subscribe(engine: &Engine, mut session: Session, kind: Kind, names: Vec<Bytes>) -> HttpResponse {
     let word: &[u8] = if kind == Kind::Pattern { b"psubscribe" } else { b"subscribe" };
     let mut confirmations = Vec::with_capacity(names.len());
     for name in &names {
@@ -61,8 +64,8 @@ pub fn subscribe(engine: &Engine, mut session: Session, kind: Kind, names: Vec<B
         confirmations.push(event(&[word, name, count.as_bytes()]));
     }
     let Some(inbox) = session.subs.inbox.take() else {
-        let body = br#"{"error":"ERR no channel given: use /subscribe/<channel>"}"#.to_vec();
-        return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        let body = Bytes::from_static(br#"{"error":"ERR no channel given: use /subscribe/<channel>"}"#);
+        return full(StatusCode::BAD_REQUEST, "application/json", body);
     };
     stream(engine, session, confirmations, inbox, message_event)
 }
@@ -75,22 +78,22 @@ fn stream(
     first: Vec<Bytes>,
     mut inbox: mpsc::Receiver<Delivery>,
     render: fn(&PubMessage) -> Bytes,
-) -> Response {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(STREAM_BUFFER);
+) -> HttpResponse {
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(STREAM_BUFFER);
     let engine = engine.clone();
     tokio::spawn(async move {
         let evicted = session.subs.evicted.clone();
         let mut ok = true;
         for c in first {
-            ok &= tx.send(Ok(c)).await.is_ok();
+            ok &= tx.send(Ok(Frame::data(c))).await.is_ok();
         }
         while ok {
             tokio::select! {
                 m = inbox.recv() => match m {
-                    Some(m) => ok = tx.send(Ok(render(&m))).await.is_ok(),
+                    Some(m) => ok = tx.send(Ok(Frame::data(render(&m)))).await.is_ok(),
                     None => ok = false,
                 },
-                _ = tokio::time::sleep(HEARTBEAT) => ok = tx.send(Ok(Bytes::from_static(b": ping\n\n"))).await.is_ok(),
+                _ = tokio::time::sleep(HEARTBEAT) => ok = tx.send(Ok(Frame::data(Bytes::from_static(b": ping\n\n")))).await.is_ok(),
                 // The client went away (the SDK unsubscribes by aborting the request).
                 _ = tx.closed() => ok = false,
             }
@@ -100,7 +103,7 @@ fn stream(
         }
         engine.close_session(&mut session);
     });
-    let mut resp = Body::from_stream(ReceiverStream::new(rx)).into_response();
+    let mut resp = Response::new(Either::Right(StreamBody::new(ReceiverStream::new(rx))));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -1,0 +1,111 @@
+//! The HTTP listener shared by every HTTP face: one hyper HTTP/1.1 connection per accepted
+//! socket, CORS handled here once, each request handed to the face its path belongs to (today
+//! only the Redis REST face; `/v2/...` and `/vector/...` join later).
+//!
+//! hyper is driven directly (no router framework): the REST face routes by hand anyway, because
+//! the path form makes any path a potential command, and skipping the framework's layers roughly
+//! halves the CPU a small request costs.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{Either, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::rest_face::{self, RestState};
+
+/// A response body: a whole buffer (every ordinary reply) or a stream of chunks (SSE).
+pub type Body = Either<Full<Bytes>, StreamBody<ReceiverStream<Result<Frame<Bytes>, Infallible>>>>;
+
+/// A response of any HTTP face.
+pub type HttpResponse = Response<Body>;
+
+/// A whole-buffer response with `status` and `content_type`.
+pub fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
+    let mut resp = Response::new(Either::Left(Full::new(body.into())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// Accepts connections until `stop` fires; each connection then finishes its current request.
+pub async fn serve(listener: TcpListener, state: RestState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "HTTP accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // Replies are written whole; waiting for more data only adds latency.
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(stream, state.clone(), stop.clone()));
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn connection(stream: tokio::net::TcpStream, state: RestState, mut stop: watch::Receiver<bool>) {
+    let service = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Answers CORS preflights, hands everything else to the face, and adds the CORS headers a
+/// browser needs to read the reply (the read-only token is meant for browsers).
+async fn handle(state: &RestState, req: Request<Incoming>) -> HttpResponse {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        return preflight(req.headers(), origin);
+    }
+    let mut resp = rest_face::handle(state, req).await;
+    if let Some(origin) = origin {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("upstash-sync-token"));
+        h.append(header::VARY, HeaderValue::from_static(VARY));
+    }
+    resp
+}
+
+const VARY: &str = "origin, access-control-request-method, access-control-request-headers";
+
+/// The answer to `OPTIONS` with `Access-Control-Request-Method`: any origin, the four methods
+/// the face serves, whatever headers the browser asks for, cached for a day.
+fn preflight(headers: &HeaderMap, origin: Option<HeaderValue>) -> HttpResponse {
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
+    let h = resp.headers_mut();
+    if let Some(origin) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET,POST,PUT,HEAD"));
+    if let Some(asked) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+    }
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    h.insert(header::VARY, HeaderValue::from_static(VARY));
+    resp
+}
