@@ -48,6 +48,31 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         self.scores.get(member).copied()
     }
+    /// Position (in the member map) and score of `member`, for [`ZSet::set_score_at`].
+    pub fn locate(&self, member: &[u8]) -> Option<(usize, f64)> {
+        self.scores.get_full(member).map(|(i, _, s)| (i, *s))
+    }
+    /// Gives the member at position `at` (from [`ZSet::locate`]) a new score, without hashing it again.
+    pub fn set_score_at(&mut self, at: usize, score: f64) {
+        let score = if score == 0.0 { 0.0 } else { score }; // normalise -0
+        if let Some((member, old)) = self.scores.get_index_mut(at) {
+            if *old != score {
+                let prev = std::mem::replace(old, score);
+                let member = member.clone();
+                self.index.remove(&(Score(prev), member.clone()));
+                self.index.insert((Score(score), member));
+            }
+        }
+    }
+    /// Adds a member known to be absent (one hash lookup instead of two).
+    pub fn insert_new(&mut self, member: Bytes, score: f64) {
+        let score = if score == 0.0 { 0.0 } else { score };
+        if let (_, Some(old)) = self.scores.insert_full(member.clone(), score) {
+            // It was there after all: keep the index consistent.
+            self.index.remove(&(Score(old), member.clone()));
+        }
+        self.index.insert((Score(score), member));
+    }
     /// Inserts or updates; returns the previous score.
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
         let score = if score == 0.0 { 0.0 } else { score }; // normalise -0

@@ -56,9 +56,11 @@ impl Decoder {
     /// Decodes the next complete request from `buf`, consuming its bytes.
     ///
     /// Returns `Ok(None)` when more bytes are needed (partial progress is kept, so calling again
-    /// after more data arrives resumes where it stopped). Each argument is copied into its own
-    /// allocation, so storing it never pins the read buffer. An empty inline line or `*0`/`*-1`
-    /// yields an empty vector, which callers skip.
+    /// after more data arrives resumes where it stopped). Arguments are copied out of the read
+    /// buffer, so storing one never pins it: a small request (at most [`SHARED_ARGS_MAX`] bytes of
+    /// arguments) that arrived whole gets one allocation shared by its arguments, anything else
+    /// one allocation per argument. An empty inline line or `*0`/`*-1` yields an empty vector,
+    /// which callers skip.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         if self.remaining.is_none() {
             if buf.is_empty() {
@@ -66,6 +68,9 @@ impl Decoder {
             }
             if buf[0] != b'*' {
                 return decode_inline(buf);
+            }
+            if let Some(args) = self.whole_small_request(buf) {
+                return Ok(Some(args));
             }
             let Some(line) = take_line(buf, ProtocolError::TooBigCount)? else {
                 return Ok(None);
@@ -119,6 +124,71 @@ impl Decoder {
         }
         Ok(None)
     }
+}
+
+/// Largest total size of a request's arguments that share one allocation. Bounded so that one
+/// stored argument (a hash field, say) can keep at most this much of its request alive.
+pub const SHARED_ARGS_MAX: usize = 512;
+
+impl Decoder {
+    /// The fast path: a multibulk request that is entirely in `buf` and small is parsed in place
+    /// and copied once. Returns None, consuming nothing, for anything else (incomplete, large or
+    /// malformed), which the resumable path then handles with its exact errors.
+    fn whole_small_request(&self, buf: &mut BytesMut) -> Option<Vec<Bytes>> {
+        let (n, mut pos) = header(buf, 0, b'*')?;
+        if n <= 0 || n > 1024 {
+            return None;
+        }
+        let mut spans = [(0usize, 0usize); 16];
+        let mut many = Vec::new();
+        let mut total = 0usize;
+        for i in 0..n as usize {
+            let (len, start) = header(buf, pos, b'$')?;
+            if len < 0 || len > self.max_bulk_len {
+                return None;
+            }
+            let len = len as usize;
+            total += len;
+            if total > SHARED_ARGS_MAX || buf.len() < start + len + 2 {
+                return None;
+            }
+            if i < spans.len() {
+                spans[i] = (start, len);
+            } else {
+                if many.is_empty() {
+                    many.extend_from_slice(&spans);
+                }
+                many.push((start, len));
+            }
+            pos = start + len + 2;
+        }
+        let spans = if many.is_empty() { &spans[..n as usize] } else { &many[..] };
+        let mut data = BytesMut::with_capacity(total);
+        for &(start, len) in spans {
+            data.extend_from_slice(&buf[start..start + len]);
+        }
+        let data = data.freeze();
+        let mut args = Vec::with_capacity(spans.len());
+        let mut at = 0;
+        for &(_, len) in spans {
+            args.push(data.slice(at..at + len));
+            at += len;
+        }
+        buf.advance(pos);
+        Some(args)
+    }
+}
+
+/// Reads a `<kind><integer>\r\n` header starting at `from`: the integer and the offset after the line.
+fn header(buf: &[u8], from: usize, kind: u8) -> Option<(i64, usize)> {
+    if buf.get(from) != Some(&kind) {
+        return None;
+    }
+    let end = from + memchr::memchr(b'\r', buf.get(from..)?)?;
+    if end + 1 >= buf.len() {
+        return None;
+    }
+    Some((parse_int(&buf[from + 1..end])?, end + 2))
 }
 
 /// Takes one `\r\n`-terminated line (without the terminator) off the front of `buf`.
@@ -270,6 +340,65 @@ fn hex(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn multibulk(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn whole_and_piecemeal_decoding_agree() {
+        let big = vec![b'x'; SHARED_ARGS_MAX];
+        let twenty: Vec<Vec<u8>> = (0..20).map(|i| format!("f{i}").into_bytes()).collect();
+        let mut cases: Vec<Vec<&[u8]>> = vec![
+            vec![b"GET", b"k"],
+            vec![b"SET", b"k", b""],
+            vec![b"HSET", b"h", b"a\r\nb", &big],
+            vec![b"SET", b"k", &big[..SHARED_ARGS_MAX - 4]],
+        ];
+        cases.push(twenty.iter().map(|v| v.as_slice()).collect());
+        for case in &cases {
+            let wire = multibulk(case);
+            // whole: the fast path when small, with a second request behind it
+            let mut both = wire.clone();
+            both.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+            let mut d = Decoder::new(DEFAULT_MAX_BULK_LEN);
+            let mut b = BytesMut::from(&both[..]);
+            let got = d.decode(&mut b).unwrap().unwrap();
+            assert_eq!(got.iter().map(|a| &a[..]).collect::<Vec<_>>(), *case);
+            assert_eq!(d.decode(&mut b).unwrap().unwrap(), vec![Bytes::from("PING")]);
+            assert!(b.is_empty());
+            // a byte at a time: the resumable path
+            let mut d = Decoder::new(DEFAULT_MAX_BULK_LEN);
+            let mut b = BytesMut::new();
+            let mut out = None;
+            for (i, byte) in wire.iter().enumerate() {
+                b.extend_from_slice(&[*byte]);
+                out = d.decode(&mut b).unwrap();
+                assert_eq!(out.is_some(), i + 1 == wire.len(), "request complete only at its last byte");
+            }
+            assert_eq!(out.unwrap().iter().map(|a| &a[..]).collect::<Vec<_>>(), *case);
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_malformed_requests_to_the_exact_errors() {
+        for (wire, err) in [
+            (&b"*2\r\n$3\r\nGET\r\n:1\r\n"[..], ProtocolError::ExpectedDollar(':')),
+            (b"*1\r\n$-2\r\nxx\r\n", ProtocolError::InvalidBulkLength),
+            (b"*1\r\n$abc\r\nxx\r\n", ProtocolError::InvalidBulkLength),
+            (b"*x\r\n", ProtocolError::InvalidMultibulkLength),
+        ] {
+            assert_eq!(dec(wire), Err(err));
+        }
+        let mut d = Decoder::new(5);
+        assert_eq!(d.decode(&mut BytesMut::from(&b"*1\r\n$6\r\nabcdef\r\n"[..])), Err(ProtocolError::InvalidBulkLength));
+    }
 
     fn dec(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         let mut d = Decoder::new(DEFAULT_MAX_BULK_LEN);

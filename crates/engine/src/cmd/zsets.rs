@@ -369,9 +369,9 @@ enum Added {
 /// Adds or updates one member under ZADD's rules; returns what happened and the final score.
 fn zset_add(z: &mut ZSet, member: &Bytes, score: f64, f: AddFlags) -> CmdResult<(Added, f64)> {
     let nan = || CmdError::err("resulting score is not a number (NaN)");
-    match z.score(member) {
+    match z.locate(member) {
         Some(_) if f.nx => Ok((Added::Skipped, 0.0)),
-        Some(cur) => {
+        Some((at, cur)) => {
             let new = if f.incr { score + cur } else { score };
             if new.is_nan() {
                 return Err(nan());
@@ -382,12 +382,12 @@ fn zset_add(z: &mut ZSet, member: &Bytes, score: f64, f: AddFlags) -> CmdResult<
             if new == cur {
                 return Ok((Added::Unchanged, new));
             }
-            z.insert(member.clone(), new);
+            z.set_score_at(at, new);
             Ok((Added::Updated, new))
         }
         None if f.xx => Ok((Added::Skipped, 0.0)),
         None => {
-            z.insert(member.clone(), score);
+            z.insert_new(member.clone(), score);
             Ok((Added::New, score))
         }
     }
