@@ -45,6 +45,7 @@ command -v redis-benchmark >/dev/null 2>&1 || need_pkgs+=(redis-tools)
 command -v redis-cli       >/dev/null 2>&1 || need_pkgs+=(redis-tools)
 command -v wrk             >/dev/null 2>&1 || need_pkgs+=(wrk)
 command -v webdis          >/dev/null 2>&1 || need_pkgs+=(webdis)
+command -v nginx           >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_pkgs+=(nginx)
 command -v taskset         >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v python3         >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -172,6 +173,32 @@ EOF
     WD_PID=$!; ALL_PIDS+=("$WD_PID")
     wait_http "http://127.0.0.1:$WD_PORT/PING" || die "webdis did not start"
 }
+# The HTTP ceiling: nginx (one worker, core 0) answering every request with a fixed JSON body
+# of the same size as stashd's, no work behind it: the fastest any server answers on this box.
+start_nginx() {
+    NG_PORT=$(free_port)
+    local dir; dir=$(mktemp -d "$WORK/nginx.XXXXXX")
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    server {
+        listen 127.0.0.1:$NG_PORT;
+        location / { default_type application/json; return 200 '{"result":"1"}'; }
+    }
+}
+EOF
+    local bin; bin=$(command -v nginx || echo /usr/sbin/nginx)
+    taskset -c 0 "$bin" -p "$dir" -c "$dir/nginx.conf" >/dev/null 2>&1 &
+    SRV_PID=$!; ALL_PIDS+=("$SRV_PID")
+    wait_http "http://127.0.0.1:$NG_PORT/" || die "nginx did not start"
+}
 stop_all() { stop_pid "$SRV_PID"; if [ -n "${WD_PID:-}" ]; then stop_pid "$WD_PID"; fi; WD_PID=""; }
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
@@ -247,6 +274,8 @@ for C in 1 50; do
     for cmd in GET INCR; do
         for run in $(seq 1 "$RUNS"); do
             if [ $((run % 2)) -eq 1 ]; then order=(webdis stashd); else order=(stashd webdis); fi
+            # the ceiling is the same for every command: measured with the GET rows
+            if [ "$cmd" = GET ]; then order+=(nginx); fi
             for srv in "${order[@]}"; do
                 log "HTTP $cmd -c $C run $run/$RUNS: $srv"
                 if [ "$srv" = stashd ]; then
@@ -256,6 +285,12 @@ for C in 1 50; do
                     script=(-s "$WORK/stashd_$cmd.lua")
                     check=$(curl -s --max-time 2 -X POST -H "Authorization: Bearer $TOKEN" \
                         -d "[\"$cmd\",\"k\"]" "$url" || true)
+                    ok='"result"'
+                elif [ "$srv" = nginx ]; then
+                    start_nginx
+                    url="http://127.0.0.1:$NG_PORT/"
+                    script=(-s "$WORK/stashd_$cmd.lua")
+                    check=$(curl -s --max-time 2 -X POST -d "[\"$cmd\",\"k\"]" "$url" || true)
                     ok='"result"'
                 else
                     start_redis
@@ -325,7 +360,8 @@ for variant in plain ttl; do
             timeout 300 taskset -c 1 redis-cli -h 127.0.0.1 -p "$SRV_PORT" -a "$TOKEN" --no-auth-warning \
                 --pipe <"$WORK/load_$variant.resp" >"$WORK/pipe.out" 2>&1 || true
             n=$(rcli "$SRV_PORT" DBSIZE 2>/dev/null || echo 0)
-            sleep 1
+            # both servers idle for 2.5 s first (stashd hands freed memory back on an idle second)
+            sleep 2.5
             after=$(rss_bytes "$SRV_PID")
             if [ "$n" != "$MEM_KEYS" ]; then
                 record mem "$variant" "-" "$srv" "$run" na na na ""
@@ -455,6 +491,14 @@ for c in ("c1", "c50"):
     for cmd in ("GET", "INCR"):
         w, s = ("http", cmd, c, "webdis"), ("http", cmd, c, "stashd")
         p(f"| {cmd} k | {c[1:]} | {k(med(w))} | {k(med(s))} | {ratio(med(s), med(w))} | ≥ 2.0× | {lat(w)} | {lat(s)} |")
+p("")
+p("The ceiling of this machine: nginx (one worker on core 0) answering every request with a fixed 14-byte JSON body, "
+  "no work behind it, driven by the same wrk script as stashd:\n")
+p("| connections | nginx canned req/s | nginx / webdis (the best ratio any server could show) | stashd / nginx | nginx p50 / p99 ms |")
+p("|---|---:|---:|---:|---|")
+for c in ("c1", "c50"):
+    n_, w, s = ("http", "GET", c, "nginx"), ("http", "GET", c, "webdis"), ("http", "GET", c, "stashd")
+    p(f"| {c[1:]} | {k(med(n_))} | {ratio(med(n_), med(w))} | {ratio(med(s), med(n_))} | {lat(n_)} |")
 p("")
 
 n = int(E["MEM_KEYS"])
