@@ -80,6 +80,7 @@ async fn handle(mut stream: TcpStream, peer: String, engine: Engine) {
         rbuf: BytesMut::with_capacity(16 * 1024),
         wbuf: BytesMut::with_capacity(16 * 1024),
         queue: VecDeque::new(),
+        outs: Vec::new(),
         decoder: Decoder::new(engine.shared.config.read().proto_max_bulk_len),
         inbox: None,
     };
@@ -95,6 +96,8 @@ struct Conn<'a> {
     rbuf: BytesMut,
     wbuf: BytesMut,
     queue: VecDeque<Vec<Bytes>>,
+    /// Outcomes of the batch being run (kept to reuse its allocation).
+    outs: Vec<Outcome>,
     decoder: Decoder,
     /// Pub/sub messages for this client, once it subscribed to something.
     inbox: Option<mpsc::Receiver<Delivery>>,
@@ -183,7 +186,7 @@ impl Conn<'_> {
     /// Runs the queue, parking on blocking commands. Returns false when the connection must close
     /// (QUIT, or the client went away while blocked).
     async fn execute(&mut self, stream: &mut TcpStream, session: &mut stashd_engine::Session) -> std::io::Result<bool> {
-        let mut outs = Vec::new();
+        let mut outs = std::mem::take(&mut self.outs);
         while !self.queue.is_empty() {
             outs.clear();
             self.engine.execute_batch(session, &mut self.queue, &mut outs);
@@ -202,6 +205,7 @@ impl Conn<'_> {
                 return Ok(false);
             }
         }
+        self.outs = outs;
         Ok(true)
     }
 
