@@ -21,16 +21,10 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 for tool in redis-server redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; break; }
 done
-if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release -p stashd-server >&2; fi
-STASHD_BIN=${STASHD_BIN:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/stashd}
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 . bench/lib.sh  # the working directory is the repository root (cd above)
+bench_setup
+
 cli() { redis-cli -p "$PORT" -a "$TOKEN" --no-auth-warning "$@"; }
 bench() { # $1 pipeline, $2 -r range, rest: the command; prints requests/s (0 if it failed)
     local p=$1 r=$2

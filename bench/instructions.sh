@@ -26,15 +26,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-benchmark >/dev/null || need+=(redis-tools)
 command -v webdis >/dev/null || need+=(webdis)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; fi
-if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release -p stashd-server >&2; fi
-STASHD_BIN=${STASHD_BIN:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/stashd}
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
 # shellcheck source=bench/lib.sh
-. bench/lib.sh
+. bench/lib.sh  # the working directory is the repository root (cd above)
+bench_setup
 
 # Starts $1 (redis|stashd) under callgrind; sets PORT, HTTP, SRV, CG (its output file).
 cg_start() {

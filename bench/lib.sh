@@ -1,6 +1,16 @@
-# Shared by bench/datatypes.sh and bench/scripting_pubsub.sh (sourced; needs TOKEN, STASHD_BIN and
-# the PIDS array): free ports, starting a pinned server (redis-server or stashd) and stopping it,
-# medians.
+# Shared by bench/datatypes.sh, bench/scripting_pubsub.sh and bench/instructions.sh (sourced from
+# the repository root; needs TOKEN): the release build, a scratch directory cleaned up on exit,
+# free ports, starting a pinned server (redis-server or stashd) and stopping it, medians.
+
+# Builds stashd (unless SKIP_BUILD), sets STASHD_BIN, WORK (removed on exit) and PIDS (killed on exit).
+bench_setup() {
+    if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release -p stashd-server >&2; fi
+    STASHD_BIN=${STASHD_BIN:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/stashd}
+    WORK=$(mktemp -d)
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+bench_cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 1 100); do redis-cli -p "$1" -a "$TOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done; return 1; }
 start() { # $1 = redis|stashd; sets PORT

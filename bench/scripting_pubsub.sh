@@ -19,13 +19,9 @@ for tool in redis-server redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null; break; }
 done
 [ -d tests/js/node_modules/@upstash/ratelimit ] || (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
-if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release -p stashd-server >&2; fi
-STASHD_BIN=${STASHD_BIN:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/stashd}
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh  # the working directory is the repository root (cd above)
+bench_setup
 
 # The script text, exactly as the package ships it, minus the shebang line.
 node -e '
@@ -36,8 +32,6 @@ if (!m) { console.error("script not found in @upstash/ratelimit"); process.exit(
 process.stdout.write(m[1].replace(/^#!lua[^\n]*\n/, ""));
 ' > "$WORK/sliding.lua"
 
-# shellcheck source=bench/lib.sh
-. bench/lib.sh  # the working directory is the repository root (cd above)
 
 evalsha_rps() { # $1 server, $2 pipeline
     start "$1"
