@@ -179,17 +179,32 @@ impl Decoder {
     }
 }
 
-/// Reads a `<kind><integer>\r\n` header starting at `from`: the integer and the offset after the line.
+/// Reads a `<kind><integer>\r\n` header starting at `from` in one pass: the integer and the
+/// offset after the line. None for anything unusual (incomplete, not a plain decimal as
+/// [`parse_int`] accepts it), which the resumable path then answers exactly.
 fn header(buf: &[u8], from: usize, kind: u8) -> Option<(i64, usize)> {
-    if buf.get(from) != Some(&kind) {
+    let b = buf.get(from..)?;
+    if b.first() != Some(&kind) {
         return None;
     }
-    // Headers are short: a plain scan beats memchr's set-up cost.
-    let end = from + buf.get(from..)?.iter().take(32).position(|&b| b == b'\r')?;
-    if end + 1 >= buf.len() {
+    let neg = b.get(1) == Some(&b'-');
+    let start = 1 + usize::from(neg);
+    let mut i = start;
+    let mut v: i64 = 0;
+    loop {
+        match *b.get(i)? {
+            b'\r' => break,
+            c @ b'0'..=b'9' if i - start < 19 => v = v.checked_mul(10)?.checked_add(i64::from(c - b'0'))?,
+            _ => return None,
+        }
+        i += 1;
+    }
+    let digits = i - start;
+    // the terminator's second byte must have arrived; string2ll's rules on zeros
+    if i + 1 >= b.len() || digits == 0 || (b[start] == b'0' && (digits > 1 || neg)) {
         return None;
     }
-    Some((parse_int(&buf[from + 1..end])?, end + 2))
+    Some((if neg { -v } else { v }, from + i + 2))
 }
 
 /// Takes one `\r\n`-terminated line (without the terminator) off the front of `buf`.
@@ -385,6 +400,36 @@ mod tests {
             }
             assert_eq!(out.unwrap().iter().map(|a| &a[..]).collect::<Vec<_>>(), *case);
         }
+    }
+
+    #[test]
+    fn one_pass_header_agrees_with_parse_int() {
+        for text in [
+            "0",
+            "00",
+            "-0",
+            "-1",
+            "7",
+            "12",
+            "010",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "12345678901234567890",
+            "",
+            "-",
+            "1a",
+            " 1",
+            "+1",
+        ] {
+            let line = format!("${text}\r\n");
+            let want = parse_int(text.as_bytes()).map(|n| (n, line.len()));
+            assert_eq!(header(line.as_bytes(), 0, b'$'), want, "{text:?}");
+        }
+        assert_eq!(header(b"$12", 0, b'$'), None, "no terminator yet");
+        assert_eq!(header(b"$12\r", 0, b'$'), None, "half a terminator");
+        assert_eq!(header(b"*1\r\n", 0, b'$'), None, "other kind");
+        assert_eq!(header(b"xx$5\r\n", 2, b'$'), Some((5, 6)));
     }
 
     #[test]
