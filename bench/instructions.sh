@@ -44,11 +44,7 @@ cg_start() {
     fi
     SRV=$!
     PIDS+=("$SRV")
-    for _ in $(seq 1 300); do
-        redis-cli -p "$PORT" -a "$TOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0
-        sleep 0.1
-    done
-    log "server $1 did not start under valgrind"; return 1
+    wait_port "$PORT" 600 || { log "server $1 did not start under valgrind"; return 1; }
 }
 # Stops with SIGTERM (both servers exit cleanly, so callgrind writes its totals); prints them.
 cg_stop() {

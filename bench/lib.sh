@@ -12,7 +12,9 @@ bench_setup() {
 }
 bench_cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do redis-cli -p "$1" -a "$TOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done; return 1; }
+wait_port() { # port [attempts, 50 ms apart; default 100]
+    for _ in $(seq 1 "${2:-100}"); do redis-cli -p "$1" -a "$TOKEN" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done; return 1
+}
 start() { # $1 = redis|stashd; sets PORT
     PORT=$(free_port)
     if [ "$1" = redis ]; then

@@ -2,8 +2,7 @@
 // bitpos/bitop and the bitfield builder, including a pipeline.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Redis } from "@upstash/redis";
-import { useStashd } from "./harness.mjs";
+import { sdkClient, useStashd } from "./harness.mjs";
 
 const ctx = useStashd();
 
@@ -28,7 +27,7 @@ test("setbit, getbit, bitcount, bitpos, bitop", async () => {
 test("bitfield builder: set, get, incrby with overflow, in a pipeline too", async () => {
   // The builder is not reachable through the SDK's auto-pipelining proxy (the default), which
   // turns every method into an immediate command; without it the builder works as documented.
-  const redis = new Redis({ url: ctx.server.url, token: ctx.server.token, retry: { retries: 0 }, enableTelemetry: false, enableAutoPipelining: false });
+  const redis = sdkClient(ctx.server, { enableAutoPipelining: false });
   assert.deepEqual(await redis.bitfield("bm:f").set("u8", 0, 255).get("u8", 0).incrby("u8", 0, 10).exec(), [0, 255, 9]);
   assert.deepEqual(await redis.bitfield("bm:f").overflow("fail").incrby("u8", 0, 300).get("i4", "#1").exec(), [null, -7]);
   const p = redis.pipeline();

@@ -6,8 +6,9 @@ import { accessSync, constants, mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { after, before } from "node:test";
+import { after, before, beforeEach } from "node:test";
 import { fileURLToPath } from "node:url";
+import { Redis } from "@upstash/redis";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..");
@@ -222,19 +223,37 @@ export function spyOnFetch() {
 }
 
 /**
+ * An @upstash/redis client of `server` without retries or telemetry, with the given extra options
+ * (one place for the constructor options every suite uses).
+ */
+export function sdkClient(server, opts = {}) {
+  return new Redis({ url: server.url, token: server.token, retry: { retries: 0 }, enableTelemetry: false, ...opts });
+}
+
+/**
  * Starts one stashd for the calling test file (node:test `before`/`after` hooks) and returns
- * an object whose `server` and `redis` (an @upstash/redis client without retries, with the
- * given extra options) are set once the server is up.
+ * an object whose `server` and `redis` (an {@link sdkClient} with the given extra options) are
+ * set once the server is up.
  */
 export function useStashd(redisOptions = {}) {
   const ctx = { server: undefined, redis: undefined };
   before(async () => {
     ctx.server = await startStashd();
-    const { Redis } = await import("@upstash/redis");
-    ctx.redis = new Redis({ url: ctx.server.url, token: ctx.server.token, retry: { retries: 0 }, enableTelemetry: false, ...redisOptions });
+    ctx.redis = sdkClient(ctx.server, redisOptions);
   });
   after(async () => {
     await ctx.server?.stop();
   });
   return ctx;
+}
+
+/**
+ * Hooks of a suite that runs once per client configuration: once the server (`getServer()`) is
+ * up, an {@link sdkClient} with `opts` is handed to `use`; the server is flushed before each test.
+ */
+export function clientHooks(getServer, opts, use) {
+  before(() => use(sdkClient(getServer(), opts)));
+  beforeEach(async () => {
+    await getServer().resp("FLUSHALL");
+  });
 }

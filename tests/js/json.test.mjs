@@ -2,8 +2,7 @@
 // auto-pipelining, the same in an explicit pipeline, and the errors the SDK surfaces.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Redis } from "@upstash/redis";
-import { useStashd } from "./harness.mjs";
+import { sdkClient, useStashd } from "./harness.mjs";
 
 const ctx = useStashd();
 
@@ -98,7 +97,7 @@ test("json mset / mget / merge / del / forget", async () => {
 });
 
 test("every json method in one pipeline", async () => {
-  const redis = new Redis({ url: ctx.server.url, token: ctx.server.token, retry: { retries: 0 }, enableTelemetry: false, enableAutoPipelining: false });
+  const redis = sdkClient(ctx.server, { enableAutoPipelining: false });
   const p = redis.pipeline();
   p.json.set("j:p", "$", { arr: [1, 2], s: "ab", n: 1, b: false, o: { k: 1 } });
   p.json.get("j:p", "$.arr");

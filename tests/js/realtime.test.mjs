@@ -3,10 +3,9 @@
 // stream back with XRANGE, including exclusive starts.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "@upstash/redis";
 import { Realtime, handle } from "@upstash/realtime";
 import * as z from "zod";
-import { startStashd } from "./harness.mjs";
+import { sdkClient, startStashd } from "./harness.mjs";
 
 let server;
 let redis;
@@ -27,7 +26,7 @@ const schema = { chat: { message: z.object({ text: z.string() }) }, presence: { 
 
 before(async () => {
   server = await startStashd();
-  redis = new Redis({ url: server.url, token: server.token, retry: { retries: 0 }, enableTelemetry: false });
+  redis = sdkClient(server);
 });
 
 after(async () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { Redis } from "@upstash/redis";
-import { spyOnFetch, startStashd } from "./harness.mjs";
+import { clientHooks, sdkClient, spyOnFetch, startStashd } from "./harness.mjs";
 
 let server;
 let roServer;
@@ -20,15 +20,7 @@ after(async () => {
   await roServer?.stop();
 });
 
-function client(opts = {}, srv = server) {
-  return new Redis({
-    url: srv.url,
-    token: srv.token,
-    retry: { retries: 0 },
-    enableTelemetry: false,
-    ...opts,
-  });
-}
+const client = (opts = {}, srv = server) => sdkClient(srv, opts);
 
 const CONFIGS = [
   { name: "autopipeline+base64", opts: {} },
@@ -41,13 +33,7 @@ for (const { name, opts } of CONFIGS) {
   describe(name, () => {
     let redis;
     const k = (s) => `${name}:${s}`;
-
-    before(() => {
-      redis = client(opts);
-    });
-    beforeEach(async () => {
-      await server.resp("FLUSHALL");
-    });
+    clientHooks(() => server, opts, (c) => (redis = c));
 
     test("set / get / incr / del / exists / mget", async () => {
       assert.equal(await redis.set(k("s"), "hello"), "OK");

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { Redis } from "@upstash/redis";
 import { Analytics, MultiRegionRatelimit, Ratelimit } from "@upstash/ratelimit";
 import { Lock } from "@upstash/lock";
-import { startStashd } from "./harness.mjs";
+import { sdkClient, startStashd } from "./harness.mjs";
 
 let server;
 let redis;
@@ -18,7 +18,7 @@ const unique = (name) => `${name}-${process.pid}-${++seq}`;
 const DAY = "1 d";
 const DAY_MS = 86_400_000;
 
-const clientFor = (srv) => new Redis({ url: srv.url, token: srv.token, retry: { retries: 0 }, enableTelemetry: false });
+const clientFor = (srv) => sdkClient(srv);
 
 before(async () => {
   server = await startStashd();

@@ -9,8 +9,7 @@
 // sdk_coverage.test.mjs fails when an SDK method is referenced by no suite at all.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { Redis } from "@upstash/redis";
-import { spyOnFetch, startStashd } from "./harness.mjs";
+import { clientHooks, sdkClient, spyOnFetch, startStashd } from "./harness.mjs";
 
 let server;
 
@@ -22,9 +21,7 @@ after(async () => {
   await server?.stop();
 });
 
-function client(opts = {}) {
-  return new Redis({ url: server.url, token: server.token, retry: { retries: 0 }, enableTelemetry: false, ...opts });
-}
+const client = (opts = {}) => sdkClient(server, opts);
 
 /** [k1, v1, k2, v2, ...] → { k1: v1, ... }, failing on a repeated key. */
 function pairs(flat) {
@@ -71,13 +68,7 @@ for (const { name, opts } of CONFIGS) {
   describe(`${name} client`, () => {
     let redis;
     const k = (s) => `${name}:${s}`;
-
-    before(() => {
-      redis = client(opts);
-    });
-    beforeEach(async () => {
-      await server.resp("FLUSHALL");
-    });
+    clientHooks(() => server, opts, (c) => (redis = c));
 
     test("strings: append, getrange, setrange, getset, getdel", async () => {
       assert.equal(await redis.append(k("s"), "Hello"), 5);

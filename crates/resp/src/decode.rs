@@ -57,10 +57,10 @@ impl Decoder {
     ///
     /// Returns `Ok(None)` when more bytes are needed (partial progress is kept, so calling again
     /// after more data arrives resumes where it stopped). Arguments are copied out of the read
-    /// buffer, so storing one never pins it: a small request (at most [`SHARED_ARGS_MAX`] bytes of
-    /// arguments) that arrived whole gets one allocation shared by its arguments, anything else
-    /// one allocation per argument. An empty inline line or `*0`/`*-1` yields an empty vector,
-    /// which callers skip.
+    /// buffer, so storing one never pins it: a small request (at most 16 arguments and
+    /// [`SHARED_ARGS_MAX`] bytes of them) that arrived whole gets one allocation shared by its
+    /// arguments, anything else one allocation per argument. An empty inline line or `*0`/`*-1`
+    /// yields an empty vector, which callers skip.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         if self.remaining.is_none() {
             if buf.is_empty() {
@@ -129,6 +129,8 @@ impl Decoder {
 /// Largest total size of a request's arguments that share one allocation. Bounded so that one
 /// stored argument (a hash field, say) can keep at most this much of its request alive.
 pub const SHARED_ARGS_MAX: usize = 512;
+/// Most arguments a request may have to take that path (larger ones are copied one by one).
+const SHARED_ARGS_MAX_COUNT: usize = 16;
 
 impl Decoder {
     /// The fast path: a multibulk request that is entirely in `buf` and small is parsed in place
@@ -136,13 +138,13 @@ impl Decoder {
     /// malformed), which the resumable path then handles with its exact errors.
     fn whole_small_request(&self, buf: &mut BytesMut) -> Option<Vec<Bytes>> {
         let (n, mut pos) = header(buf, 0, b'*')?;
-        if n <= 0 || n > 1024 {
+        if n <= 0 || n as usize > SHARED_ARGS_MAX_COUNT {
             return None;
         }
-        let mut spans = [(0usize, 0usize); 16];
-        let mut many = Vec::new();
+        let mut spans = [(0usize, 0usize); SHARED_ARGS_MAX_COUNT];
+        let spans = &mut spans[..n as usize];
         let mut total = 0usize;
-        for i in 0..n as usize {
+        for span in spans.iter_mut() {
             let (len, start) = header(buf, pos, b'$')?;
             if len < 0 || len > self.max_bulk_len {
                 return None;
@@ -152,25 +154,17 @@ impl Decoder {
             if total > SHARED_ARGS_MAX || buf.len() < start + len + 2 {
                 return None;
             }
-            if i < spans.len() {
-                spans[i] = (start, len);
-            } else {
-                if many.is_empty() {
-                    many.extend_from_slice(&spans);
-                }
-                many.push((start, len));
-            }
+            *span = (start, len);
             pos = start + len + 2;
         }
-        let spans = if many.is_empty() { &spans[..n as usize] } else { &many[..] };
         let mut data = BytesMut::with_capacity(total);
-        for &(start, len) in spans {
+        for &(start, len) in spans.iter() {
             data.extend_from_slice(&buf[start..start + len]);
         }
         let data = data.freeze();
         let mut args = Vec::with_capacity(spans.len());
         let mut at = 0;
-        for &(_, len) in spans {
+        for &(_, len) in spans.iter() {
             args.push(data.slice(at..at + len));
             at += len;
         }

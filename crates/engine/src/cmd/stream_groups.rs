@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::args::{self, int, is, lit};
 use crate::cmd;
-use crate::cmd::streams::{entry_reply, parse_read, policy_and_ids, read_reply, strict_id};
+use crate::cmd::streams::{count_applied, entry_reply, parse_read, policy_and_ids, read_reply, strict_id};
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
@@ -385,13 +385,7 @@ fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if !ctx.get_stream(&a[1])?.is_some_and(|s| s.groups.contains_key(&a[2])) {
         return Ok(Reply::Int(0));
     }
-    let ids = a[3..].iter().map(|x| strict_id(x, 0)).collect::<CmdResult<Vec<_>>>()?;
-    let Some(g) = ctx.get_stream_mut(&a[1])?.and_then(|s| s.groups.get_mut(&a[2])) else { return Ok(Reply::Int(0)) };
-    let n = ids.into_iter().filter(|id| g.ack(*id)).count();
-    if n > 0 {
-        ctx.dirty(n as u64);
-    }
-    Ok(Reply::Int(n as i64))
+    count_applied(ctx, &a[1], &a[3..], |s, id| s.groups.get_mut(&a[2]).is_some_and(|g| g.ack(id)))
 }
 
 /// `XACKDEL key group [KEEPREF|DELREF|ACKED] IDS numids id ...`: acknowledges each id in the

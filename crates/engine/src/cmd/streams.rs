@@ -241,9 +241,15 @@ fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.get_stream(&a[1])?.is_none() {
         return Ok(Reply::Int(0));
     }
-    let ids = a[2..].iter().map(|x| strict_id(x, 0)).collect::<CmdResult<Vec<_>>>()?;
-    let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
-    let n = ids.into_iter().filter(|id| s.delete(*id)).count();
+    count_applied(ctx, &a[1], &a[2..], |s, id| s.delete(id))
+}
+
+/// XDEL and XACK: parses every id first (one bad id changes nothing), applies `apply` to each on
+/// the stream at `key`, and answers how many it applied to, marking that many changes.
+pub(crate) fn count_applied(ctx: &mut Ctx, key: &[u8], ids: &[Bytes], mut apply: impl FnMut(&mut Stream, StreamId) -> bool) -> CmdResult {
+    let ids = ids.iter().map(|x| strict_id(x, 0)).collect::<CmdResult<Vec<_>>>()?;
+    let Some(s) = ctx.get_stream_mut(key)? else { return Ok(Reply::Int(0)) };
+    let n = ids.into_iter().filter(|id| apply(s, *id)).count();
     if n > 0 {
         ctx.dirty(n as u64);
     }
