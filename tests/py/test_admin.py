@@ -1,5 +1,5 @@
 """Administration commands clients probe on a standalone server: ROLE, MODULE LIST (JSON built
-in), ACL WHOAMI/USERS under both tokens, SAVE/BGSAVE on the append-only log."""
+in), ACL WHOAMI under both tokens, SAVE/BGSAVE on the append-only log."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ def test_role_module_acl_readonly(server, r):
     assert r.acl_whoami() == "default"
     with pytest.raises(redis.ResponseError, match="cluster support disabled"):
         r.execute_command("READONLY")
-    with pytest.raises(redis.ResponseError, match="not supported"):
-        r.acl_setuser("bob")
     with pytest.raises(redis.ResponseError, match="modules cannot be loaded"):
         r.execute_command("MODULE", "LOAD", "/tmp/x.so")
 
@@ -27,7 +25,8 @@ def test_role_module_acl_readonly(server, r):
 def test_acl_whoami_with_the_readonly_token(ro_server):
     c = ro_server.client(password=ro_server.readonly_token)
     assert c.acl_whoami() == "default_ro"
-    assert "default_ro" in c.acl_users()
+    with pytest.raises(redis.exceptions.NoPermissionError, match="acl\\|users"):
+        c.acl_users()  # an administrative command: the read-only token may not list users
 
 
 def test_save_and_bgsave_on_the_log(durable_server):

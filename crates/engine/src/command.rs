@@ -38,8 +38,6 @@ pub mod flags {
     pub const WRITES_FIRST_KEY: u32 = 1 << 11;
     /// Allowed while the data is still loading (INFO, AUTH, HELLO, CONFIG...).
     pub const OK_LOADING: u32 = 1 << 12;
-    /// A read the hosted service refuses to read-only tokens (whole-keyspace reads: KEYS, SCAN).
-    pub const NOT_READONLY_TOKEN: u32 = 1 << 13;
     /// Allowed while a RESP2 client is in subscribed mode.
     pub const PUBSUB_CONTEXT: u32 = 1 << 14;
 }

@@ -20,42 +20,17 @@ use crate::ctx::{Ctx, Effect};
 use crate::error::CmdError;
 use crate::keyspace::Keyspace;
 use crate::notify;
-use crate::session::{Access, Face, Session};
+use crate::session::{Face, Session};
 use crate::Reply;
 
-/// Credentials for the `default` (full) and `default_ro` (read-only) users.
+/// The configured credentials: the standard token (user `default`'s password) and the
+/// read-only token (user `default_ro`'s). See [`crate::acl`].
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
     /// Full-access token; `None` means no authentication is required.
     pub full: Option<String>,
     /// Read-only token.
     pub readonly: Option<String>,
-}
-
-impl Tokens {
-    /// The access a presented token grants.
-    pub fn check(&self, token: &[u8]) -> Access {
-        let eq = |t: &Option<String>| t.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), token));
-        if eq(&self.full) {
-            Access::Full
-        } else if eq(&self.readonly) {
-            Access::ReadOnly
-        } else {
-            Access::None
-        }
-    }
-    /// The access a new client starts with.
-    pub fn initial_access(&self) -> Access {
-        if self.full.is_some() {
-            Access::None
-        } else {
-            Access::Full
-        }
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What `CLIENT LIST` shows of a connection.
@@ -79,6 +54,8 @@ pub struct ClientInfo {
     pub last_ms: u64,
     /// Last command name.
     pub last_cmd: &'static str,
+    /// The ACL user it acts as.
+    pub user: String,
     /// Protocol version.
     pub resp: u8,
     /// Closes the connection (`CLIENT KILL`); set by the face that owns the socket.
@@ -110,6 +87,9 @@ pub struct ServerFacts {
     pub config_file: String,
     /// Whether `DEBUG` is enabled.
     pub debug_enabled: bool,
+    /// Keeps a standard token set by `CONFIG SET requirepass` where the server stores its tokens
+    /// (called with the data directory and the new token).
+    pub on_requirepass: Option<fn(&str, &str)>,
     /// Hands the allocator's free memory back to the OS (`MEMORY PURGE`), if the server has a way.
     pub release_memory: Option<fn()>,
 }
@@ -139,8 +119,8 @@ pub struct Shared {
     aof: OnceLock<Aof>,
     /// True while the data is being recovered: commands not flagged `OK_LOADING` answer `LOADING`.
     pub loading: AtomicBool,
-    /// Credentials.
-    pub tokens: Tokens,
+    /// Users and their permissions (the tokens are users).
+    pub acl: crate::acl::Acl,
     /// Connected clients.
     pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
     /// Facts for INFO.
@@ -217,7 +197,7 @@ impl Engine {
                 config: RwLock::new(config),
                 aof: aof.map(OnceLock::from).unwrap_or_default(),
                 loading: AtomicBool::new(false),
-                tokens,
+                acl: crate::acl::Acl::new(tokens.full.as_deref(), tokens.readonly.as_deref()),
                 clients: Mutex::new(BTreeMap::new()),
                 facts,
                 next_client_id: AtomicU64::new(1),
@@ -242,16 +222,26 @@ impl Engine {
     /// Opens a session for a new client of `face`.
     pub fn open_session(&self, face: Face, addr: &str, laddr: &str) -> Session {
         let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let access = if face == Face::Loading { Access::Full } else { self.shared.tokens.initial_access() };
+        let acl = &self.shared.acl;
+        let user = if face == Face::Loading { Some(acl.superuser()) } else { acl.initial_user() };
         if face == Face::Resp {
             self.shared.counters.connections_received.fetch_add(1, Ordering::Relaxed);
             let now = self.shared.clock.now_ms();
             self.shared.clients.lock().insert(
                 id,
-                ClientInfo { addr: addr.into(), laddr: laddr.into(), created_ms: now, last_ms: now, resp: 2, ..Default::default() },
+                ClientInfo {
+                    addr: addr.into(),
+                    laddr: laddr.into(),
+                    created_ms: now,
+                    last_ms: now,
+                    resp: 2,
+                    user: user.as_ref().map_or_else(|| "default".into(), |u| u.name.clone()),
+                    ..Default::default()
+                },
             );
         }
-        let mut session = Session::new(id, face, access);
+        let mut session = Session::new(id, face, user);
+        session.acl_epoch = acl.epoch();
         session.addr = addr.into();
         session
     }
@@ -300,16 +290,19 @@ impl Engine {
     }
 
     /// The answer to `args` while a script is busy: SCRIPT KILL / FUNCTION KILL act, everything
-    /// else gets Redis's BUSY error.
+    /// else gets Redis's BUSY error. The permission check is the same one as everywhere.
     fn busy_reply(&self, session: &mut Session, args: &[Bytes]) -> Outcome {
         let threshold = Duration::from_millis(self.shared.config.read().busy_reply_threshold);
         let run = &self.shared.script_run;
         let spec = command::lookup(&args[0]);
-        let authed = session.access != Access::None || spec.is_some_and(|s| s.has(flags::NO_AUTH));
         let kill_target = match (spec.map(|s| s.name), args.get(1)) {
             (Some("script"), Some(sub)) if args.len() == 2 && crate::args::is(sub, "KILL") => Some(false),
             (Some("function"), Some(sub)) if args.len() == 2 && crate::args::is(sub, "KILL") => Some(true),
             _ => None,
+        };
+        let allowed = |session: &mut Session| match spec {
+            Some(spec) => crate::acl::authorize(&self.shared, session, spec, args, crate::acl::LogContext::TopLevel),
+            None => Ok(()),
         };
         let result = match kill_target {
             // AUTH needs no keyspace, so it works while a script is busy, as in Redis.
@@ -318,10 +311,9 @@ impl Engine {
                 3 => crate::cmd::server::authenticate_session(&self.shared, session, Some(&args[1]), &args[2]).map(|()| Reply::Ok),
                 _ => Err(CmdError::Syntax),
             },
-            _ if !authed => Err(CmdError::NoAuth),
-            Some(_) if session.access == Access::ReadOnly => Err(CmdError::NoPerm { user: "default_ro".into(), cmd: "script|kill".into() }),
-            Some(function) => run.kill(function),
-            None => Err(run.busy_error(threshold).unwrap_or_else(|| CmdError::err("the server is busy running a script"))),
+            Some(function) => allowed(session).and_then(|()| run.kill(function)),
+            None => allowed(session)
+                .and_then(|()| Err(run.busy_error(threshold).unwrap_or_else(|| CmdError::err("the server is busy running a script")))),
         };
         if result.is_err() {
             if let Some(m) = session.multi.as_mut() {
@@ -329,6 +321,13 @@ impl Engine {
             }
         }
         Outcome::Done(result)
+    }
+
+    /// Whether the session's user may run `args` (the same check as every command gets), for
+    /// faces that serve a command outside the engine (the REST face's `/monitor` stream).
+    pub fn authorize(&self, session: &mut Session, args: &[Bytes]) -> Result<(), CmdError> {
+        let spec = command::lookup(&args[0]).ok_or_else(|| unknown_command(args))?;
+        crate::acl::authorize(&self.shared, session, spec, args, crate::acl::LogContext::TopLevel)
     }
 
     /// Runs one command.
@@ -448,18 +447,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
         ctx.ks.stats.cmds.reject(spec.name);
         return Err(CmdError::WrongArgs(spec.name.to_string()));
     }
-    match ctx.session.access {
-        Access::None if !spec.has(flags::NO_AUTH) => {
-            flag_transaction(ctx);
-            ctx.ks.stats.cmds.reject(spec.name);
-            return Err(CmdError::NoAuth);
-        }
-        Access::ReadOnly if spec.has(flags::WRITE) || spec.has(flags::ADMIN) || spec.has(flags::NOT_READONLY_TOKEN) => {
-            flag_transaction(ctx);
-            ctx.ks.stats.cmds.reject(spec.name);
-            return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() });
-        }
-        _ => {}
+    let context = if ctx.session.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::TopLevel };
+    if let Err(e) = crate::acl::authorize(ctx.shared, ctx.session, spec, args, context) {
+        flag_transaction(ctx);
+        ctx.ks.stats.cmds.reject(spec.name);
+        return Err(e);
     }
     // RESP2 clients in subscribed mode may only manage subscriptions.
     if ctx.session.protocol == stashd_resp::Protocol::Resp2 && ctx.session.subs.active() && !spec.has(flags::PUBSUB_CONTEXT) {
@@ -549,7 +541,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
             }
         }
     }
-    if ctx.shared.pubsub.has_monitors() && ctx.session.face != Face::Loading && !spec.has(flags::ADMIN) {
+    if ctx.shared.pubsub.has_monitors() && ctx.session.face != Face::Loading && !crate::acl::is_admin(spec, args) {
         let origin = if ctx.ks.scripting.is_none() { "lua" } else { ctx.session.addr.as_str() };
         ctx.shared.pubsub.feed_monitors(crate::pubsub::monitor_line(dbi, origin, spec.name, args));
     }

@@ -82,7 +82,7 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     let shared = &engine.shared;
     let mut ks = shared.ks.lock();
     let now = shared.clock.now_ms();
-    let mut session = crate::Session::new(0, Face::Resp, crate::Access::Full);
+    let mut session = crate::Session::new(0, Face::Resp, Some(shared.acl.superuser()));
     let mut ctx = Ctx::new(&mut ks, &mut session, shared, now);
     let mut reclaimed = 0;
     let mut rng = rand::thread_rng();

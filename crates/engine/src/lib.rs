@@ -2,6 +2,7 @@
 //! transactions and the append-only log. It has no sockets: faces call [`Engine::execute`] with a
 //! [`Session`] and render the protocol-neutral [`Reply`].
 
+pub mod acl;
 pub mod aof;
 pub mod args;
 pub mod array;
@@ -45,4 +46,4 @@ pub use ctx::Ctx;
 pub use engine::{Engine, Outcome, Tokens};
 pub use error::{CmdError, CmdResult};
 pub use reply::Reply;
-pub use session::{Access, Face, Session};
+pub use session::{Face, Session};

@@ -36,6 +36,16 @@ pub fn recover_into(engine: &Engine, dir: &Path) -> Result<LoadReport, AofError>
     Ok(report)
 }
 
+/// The aclfile of a data directory.
+pub const USERS_FILE: &str = "users.acl";
+
+/// Loads the users kept in `dir` (if any), keeps the configured tokens valid, and from now on
+/// writes every change of the users there.
+pub fn attach_users(engine: &Engine, dir: &Path, tokens: &Tokens) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    engine.shared.acl.attach_file(&dir.join(USERS_FILE), tokens.full.as_deref(), tokens.readonly.as_deref())
+}
+
 /// Recovers the keyspace from `dir` and returns an engine that logs to it (blocking; for tools
 /// and tests — the server uses [`recover_into`] so clients see `LOADING` meanwhile).
 pub fn open_durable(
@@ -45,7 +55,8 @@ pub fn open_durable(
     tokens: Tokens,
     facts: ServerFacts,
 ) -> Result<(Engine, LoadReport), AofError> {
-    let engine = Engine::new(Keyspace::default(), clock, config, None, tokens, facts);
+    let engine = Engine::new(Keyspace::default(), clock, config, None, tokens.clone(), facts);
+    attach_users(&engine, dir, &tokens).map_err(|e| AofError::Io { path: dir.join(USERS_FILE), source: std::io::Error::other(e) })?;
     let report = recover_into(&engine, dir)?;
     Ok((engine, report))
 }

@@ -338,8 +338,8 @@ pub fn monitor_line(db: usize, origin: &str, name: &str, args: &[Bytes]) -> Byte
     let origin = if origin.is_empty() { "0.0.0.0:0" } else { origin };
     let mut s = String::with_capacity(48 + args.iter().map(|a| a.len() + 3).sum::<usize>());
     let _ = write!(s, "{}.{:06} [{db} {origin}]", now.as_secs(), now.subsec_micros());
-    // AUTH and HELLO carry secrets: Redis shows them redacted.
-    let redact = matches!(name, "auth" | "hello" | "migrate");
+    // AUTH, HELLO and ACL carry secrets: Redis shows them redacted.
+    let redact = matches!(name, "auth" | "hello" | "migrate" | "acl");
     for (i, a) in args.iter().enumerate() {
         s.push_str(" \"");
         if redact && i > 0 {

@@ -528,8 +528,8 @@ fn redis_command(ctx: &mut Ctx, args: MultiValue, no_writes: bool) -> Reply {
     if spec.has(flags::WRITE) && no_writes {
         return Reply::Error("ERR Write commands are not allowed from read-only scripts.".into());
     }
-    if ctx.session.access == crate::Access::ReadOnly && (spec.has(flags::WRITE) || spec.has(flags::ADMIN)) {
-        return Reply::Error(CmdError::NoPerm { user: "default_ro".into(), cmd: spec.name.into() }.to_string());
+    if let Err(e) = crate::acl::authorize(ctx.shared, ctx.session, spec, &argv, crate::acl::LogContext::Lua) {
+        return Reply::Error(e.to_string());
     }
     let r = call(ctx, spec, &argv);
     // Blocking commands never block inside a script.

@@ -1,18 +1,11 @@
 //! Per-client state shared by every face: selected db, protocol, identity, MULTI queue and WATCHes.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use stashd_resp::Protocol;
 
-/// What a client's credentials allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Not authenticated yet (a password is configured).
-    None,
-    /// Read-only token (ACL user `default_ro`).
-    ReadOnly,
-    /// Full access (ACL user `default`).
-    Full,
-}
+use crate::acl::{Acl, User};
 
 /// Which face the client uses; decides what blocking and connection commands may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +36,10 @@ pub struct Session {
     pub db: usize,
     /// Protocol version for replies.
     pub protocol: Protocol,
-    /// What the client may do.
-    pub access: Access,
+    /// The ACL user the client acts as; `None` until it authenticates (when a password is needed).
+    pub user: Option<Arc<User>>,
+    /// The ACL change counter `user` was read at.
+    pub acl_epoch: u64,
     /// Which face the client uses.
     pub face: Face,
     /// Open transaction, if any.
@@ -101,13 +96,14 @@ impl Session {
 }
 
 impl Session {
-    /// A new session for `face` with the given initial access.
-    pub fn new(id: u64, face: Face, access: Access) -> Self {
+    /// A new session for `face` acting as `user` (`None`: must authenticate first).
+    pub fn new(id: u64, face: Face, user: Option<Arc<User>>) -> Self {
         Session {
             id,
             db: 0,
             protocol: Protocol::Resp2,
-            access,
+            user,
+            acl_epoch: 0,
             face,
             multi: None,
             watched: Vec::new(),
@@ -118,6 +114,30 @@ impl Session {
             subs: Default::default(),
             addr: String::new(),
             reply_mode: ReplyMode::On,
+        }
+    }
+}
+
+impl Session {
+    /// The name of the user the client acts as (`default` before authentication, as Redis shows).
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("default", |u| u.name.as_str())
+    }
+
+    /// Acts as `user` from now on.
+    pub fn set_user(&mut self, user: Arc<User>, acl: &Acl) {
+        self.user = Some(user);
+        self.acl_epoch = acl.epoch();
+    }
+
+    /// Re-reads the user after an ACL change (its rules apply at once; a deleted user's client
+    /// loses its rights).
+    pub fn refresh_user(&mut self, acl: &Acl) {
+        self.acl_epoch = acl.epoch();
+        if let Some(u) = &self.user {
+            if !acl.is_superuser(u) {
+                self.user = acl.get(&u.name);
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::{Access, Clock, CmdError, Engine, Face, Outcome, Reply, Session};
+use crate::{Clock, CmdError, Engine, Face, Outcome, Reply, Session};
 
 /// A test client.
 pub struct T {
@@ -16,9 +16,15 @@ impl T {
     /// A fresh engine at a fixed time.
     pub fn new() -> Self {
         let engine = Engine::in_memory(Clock::manual(1_700_000_000_000));
-        let mut session = engine.open_session(Face::Resp, "test", "test");
-        session.access = Access::Full;
+        let session = engine.open_session(Face::Resp, "test", "test");
         T { engine, session }
+    }
+
+    /// Makes the client act as the read-only token's user (`default_ro`'s rules).
+    pub fn as_readonly(&mut self) {
+        let user = crate::acl::User::with_rules("default_ro", crate::acl::READONLY_RULES).expect("valid rules");
+        self.session.user = Some(std::sync::Arc::new(user));
+        self.session.acl_epoch = self.engine.shared.acl.epoch();
     }
 
     /// Runs a command and returns its reply or error.

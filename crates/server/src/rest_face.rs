@@ -12,7 +12,10 @@ use hyper::body::Incoming;
 use percent_encoding::percent_decode;
 use serde_json::value::RawValue;
 use stashd_engine::pubsub::Kind;
-use stashd_engine::{Access, CmdError, Engine, Face, Outcome, Reply, Session};
+use std::sync::Arc;
+
+use stashd_engine::acl::User;
+use stashd_engine::{CmdError, Engine, Face, Outcome, Reply, Session};
 
 use crate::http::{full, HttpResponse};
 use crate::render;
@@ -65,7 +68,7 @@ async fn handle_inner(st: &RestState, req: Request<Incoming>) -> Result<(HttpRes
         ));
     }
     let query = parts.uri.query().unwrap_or("");
-    let access = authenticate(&st.engine, &parts.headers, query)?;
+    let user = authenticate(&st.engine, &parts.headers, query)?;
     let format = response_format(&parts.headers)?;
     let too_large = || HttpError(StatusCode::PAYLOAD_TOO_LARGE, "ERR max request size exceeded".into());
     let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -75,7 +78,7 @@ async fn handle_inner(st: &RestState, req: Request<Incoming>) -> Result<(HttpRes
     let body = Limited::new(body, st.max_request_size).collect().await.map_err(|_| too_large())?.to_bytes();
     let segments: Vec<&str> = parts.uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let mut session = st.engine.open_session(Face::Rest, "", "");
-    session.access = access;
+    session.set_user(user, &st.engine.shared.acl);
     let response = route(st, &parts.method, &segments, query, body, format, &mut session)?;
     Ok((response, session.dirty_seen))
 }
@@ -125,8 +128,9 @@ fn route(
             Ok(crate::sse::subscribe(&st.engine, session, kind, names))
         }
         ["monitor"] => {
-            if session.access != stashd_engine::session::Access::Full {
-                return Err(HttpError(StatusCode::FORBIDDEN, "NOPERM this user has no permissions to run the 'monitor' command".into()));
+            let monitor = [Bytes::from_static(b"monitor")];
+            if let Err(e) = st.engine.authorize(session, &monitor) {
+                return Err(HttpError(StatusCode::FORBIDDEN, e.to_string()));
             }
             let session = std::mem::replace(session, st.engine.open_session(Face::Rest, "", ""));
             Ok(crate::sse::monitor(&st.engine, session))
@@ -152,20 +156,19 @@ fn is_transaction_control(name: &[u8]) -> bool {
     ["multi", "exec", "discard", "watch", "unwatch", "reset", "quit"].iter().any(|c| name.eq_ignore_ascii_case(c.as_bytes()))
 }
 
-fn authenticate(engine: &Engine, headers: &HeaderMap, query: &str) -> Result<Access, HttpError> {
-    let tokens = &engine.shared.tokens;
-    if tokens.full.is_none() {
-        return Ok(Access::Full);
-    }
+/// The user a request acts as: the bearer token's (`Authorization: Bearer` or `?_token=`), or
+/// `default` when it needs no password.
+fn authenticate(engine: &Engine, headers: &HeaderMap, query: &str) -> Result<Arc<User>, HttpError> {
+    let acl = &engine.shared.acl;
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| tokens.check(t.trim().as_bytes()));
-    let from_query = || form_pairs(query).find(|(k, _)| k.as_slice() == b"_token").map(|(_, v)| tokens.check(&v));
-    match bearer.or_else(from_query) {
-        Some(a) if a != Access::None => Ok(a),
-        _ => Err(HttpError(StatusCode::UNAUTHORIZED, "WRONGPASS invalid or missing auth token".into())),
+        .map(|t| acl.bearer(t.trim().as_bytes()));
+    let from_query = || form_pairs(query).find(|(k, _)| k.as_slice() == b"_token").map(|(_, v)| acl.bearer(&v));
+    match bearer.or_else(from_query).flatten().or_else(|| acl.initial_user()) {
+        Some(u) => Ok(u),
+        None => Err(HttpError(StatusCode::UNAUTHORIZED, "WRONGPASS invalid or missing auth token".into())),
     }
 }
 

@@ -34,6 +34,9 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The ACL users file could not be read or written.
+    #[error("cannot load the ACL users: {0}")]
+    Users(String),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -83,12 +86,16 @@ async fn serve(s: Settings) -> Result<(), RunError> {
         config_file: s.config_file.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
         debug_enabled: s.enable_debug_command,
         release_memory: Some(crate::alloc::release_free_memory),
+        on_requirepass: if s.tokens_generated { Some(crate::config::store_requirepass) } else { None },
     };
     // Bind first so a port conflict is reported before any recovery work.
     let resp_listener = bind(&s.bind, s.port).await?;
     let http_listener = bind(&s.bind, s.http_port).await?;
     // The engine starts empty; with a data directory it answers LOADING until recovery is done.
-    let engine = Engine::new(Keyspace::default(), Clock::system(), config, None, tokens, facts);
+    let engine = Engine::new(Keyspace::default(), Clock::system(), config, None, tokens.clone(), facts);
+    if let Some(dir) = &s.data_dir {
+        stashd_engine::persist::attach_users(&engine, dir, &tokens).map_err(RunError::Users)?;
+    }
     if s.data_dir.is_some() {
         engine.shared.loading.store(true, Ordering::Release);
     } else {

@@ -1,5 +1,5 @@
 //! Server administration commands a standalone Redis answers and clients probe: ROLE, SAVE,
-//! BGSAVE, MODULE, ACL (the token model's view of it), READONLY/READWRITE, LOLWUT.
+//! BGSAVE, MODULE, READONLY/READWRITE, LOLWUT. (ACL lives in `acl.rs`.)
 //!
 //! stashd has no RDB snapshots: SAVE makes everything written so far durable in the append-only
 //! log, BGSAVE compacts the log in the background (a log rewrite). JSON is built in, so MODULE
@@ -12,7 +12,6 @@ use crate::cmd;
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::session::Access;
 use crate::{Ctx, Reply};
 
 /// Administration command rows.
@@ -21,7 +20,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("save", 1, ADMIN | NOSCRIPT, 0, 0, 0, save, "dangerous"),
     cmd!("bgsave", -1, ADMIN | NOSCRIPT, 0, 0, 0, bgsave, "dangerous"),
     cmd!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, module, "dangerous"),
-    cmd!("acl", -2, NOSCRIPT | OK_LOADING, 0, 0, 0, acl, "dangerous"),
     cmd!("readonly", 1, FAST | CONNECTION, 0, 0, 0, cluster_disabled, "connection"),
     cmd!("readwrite", 1, FAST | CONNECTION, 0, 0, 0, cluster_disabled, "connection"),
     cmd!("lolwut", -1, READONLY | FAST, 0, 0, 0, lolwut, "fast"),
@@ -99,47 +97,6 @@ fn module(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
 }
 
-/// The ACL user a session acts as: `default`, or `default_ro` with the read-only token.
-fn user(ctx: &Ctx) -> &'static str {
-    if ctx.session.access == Access::ReadOnly {
-        "default_ro"
-    } else {
-        "default"
-    }
-}
-
-/// `ACL WHOAMI|USERS|HELP`: the token model seen as ACL users; managing users is refused.
-fn acl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let sub = args::text(&a[1]).to_ascii_lowercase();
-    let no_users = || {
-        CmdError::err(
-            "ACL users are not supported by stashd: access is by the standard and read-only tokens (AUTH <token> or AUTH default <token>)",
-        )
-    };
-    match sub.as_str() {
-        "whoami" if a.len() == 2 => Ok(Reply::Bulk(Bytes::from_static(user(ctx).as_bytes()))),
-        "users" if a.len() == 2 => {
-            let mut users = vec![Reply::bulk("default")];
-            if ctx.shared.tokens.readonly.is_some() {
-                users.push(Reply::bulk("default_ro"));
-            }
-            Ok(Reply::Array(users))
-        }
-        "help" if a.len() == 2 => Ok(help(&[
-            "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "WHOAMI",
-            "    Return the current connection username (default, or default_ro with the read-only token).",
-            "USERS",
-            "    List the usernames: the standard and the read-only token.",
-            "HELP",
-            "    Print this help.",
-        ])),
-        "whoami" | "users" | "help" => Err(CmdError::WrongArgs(format!("acl|{sub}"))),
-        "cat" | "deluser" | "dryrun" | "genpass" | "getuser" | "list" | "load" | "log" | "save" | "setuser" => Err(no_users()),
-        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "ACL".into() }),
-    }
-}
-
 /// READONLY/READWRITE outside a cluster, as a standalone Redis answers them.
 fn cluster_disabled(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Err(CmdError::err("This instance has cluster support disabled"))
@@ -165,9 +122,6 @@ mod tests {
         assert_eq!(t.err(&["SAVE"]), "ERR stashd is running --in-memory: there is nothing to save to");
         assert_eq!(t.err(&["BGSAVE", "NOW"]), "ERR syntax error");
         assert_eq!(t.err(&["READONLY"]), "ERR This instance has cluster support disabled");
-        assert_eq!(t.ok(&["ACL", "WHOAMI"]), b("default"));
-        assert!(t.err(&["ACL", "SETUSER", "x"]).contains("not supported"));
-        assert_eq!(t.err(&["ACL", "NOPE"]), "ERR unknown subcommand 'NOPE'. Try ACL HELP.");
         assert_eq!(t.err(&["MODULE", "LOAD", "/x.so"]), "ERR modules cannot be loaded into stashd (JSON is built in)");
         let Reply::Array(mods) = t.ok(&["MODULE", "LIST"]) else { panic!() };
         assert_eq!(mods.len(), 1);

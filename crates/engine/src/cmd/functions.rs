@@ -10,7 +10,7 @@ use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
 use crate::scripting::{self, Scripting, Target};
-use crate::{Access, Ctx, Reply};
+use crate::{Ctx, Reply};
 
 /// Function command rows. FCALL's keys are given by `numkeys`; the commands it runs signal theirs.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -34,11 +34,9 @@ fn lib<'c>(ctx: &'c mut Ctx) -> CmdResult<&'c mut Scripting> {
     ctx.ks.scripting.as_deref_mut().ok_or_else(|| CmdError::err("This Redis command is not allowed from script"))
 }
 
-/// Subcommands that change the libraries: refused to the read-only token, logged, dirtying.
-fn changes(ctx: &mut Ctx, sub: &str) -> CmdResult<()> {
-    if ctx.session.access == Access::ReadOnly {
-        return Err(CmdError::NoPerm { user: "default_ro".into(), cmd: format!("function|{sub}") });
-    }
+/// Subcommands that change the libraries: logged, dirtying (who may run them is the ACL's
+/// business: they are `@write`).
+fn changes(ctx: &mut Ctx, _sub: &str) -> CmdResult<()> {
     ctx.ks.dirty += 1;
     Ok(())
 }
@@ -54,9 +52,6 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 4 => return Err(CmdError::err(format!("Unknown option given: {}", args::text(&a[2])))),
                 _ => return Err(wrong()),
             };
-            if ctx.session.access == Access::ReadOnly {
-                return changes(ctx, &sub).map(|_| Reply::Nil);
-            }
             let name = lib(ctx)?.load_library(code, replace)?;
             changes(ctx, &sub)?;
             Ok(Reply::Bulk(Bytes::from(name)))
@@ -64,9 +59,6 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         "delete" => {
             if a.len() != 3 {
                 return Err(wrong());
-            }
-            if ctx.session.access == Access::ReadOnly {
-                return changes(ctx, &sub).map(|_| Reply::Nil);
             }
             if !lib(ctx)?.functions.delete(&args::text(&a[2])) {
                 return Err(CmdError::err("Library not found"));
@@ -79,9 +71,6 @@ fn function(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 None => {}
                 Some(m) if a.len() == 3 && (args::is(m, "ASYNC") || args::is(m, "SYNC")) => {}
                 _ => return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option")),
-            }
-            if ctx.session.access == Access::ReadOnly {
-                return changes(ctx, &sub).map(|_| Reply::Nil);
             }
             lib(ctx)?.functions.clear();
             changes(ctx, &sub)?;
@@ -153,9 +142,6 @@ fn restore(ctx: &mut Ctx, a: &[Bytes], sub: &str) -> CmdResult {
         return Err(CmdError::err("DUMP payload version or checksum are wrong"));
     }
     let codes = crate::rdb::restore_functions(&a[2]).map_err(CmdError::err)?;
-    if ctx.session.access == Access::ReadOnly {
-        return changes(ctx, sub).map(|_| Reply::Nil);
-    }
     let scripting = lib(ctx)?;
     if !flush && !replace {
         // APPEND: a library that exists already stops the whole restore (Redis's wording).

@@ -29,8 +29,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("pexpiretime", 2, READONLY | FAST, 1, 1, 1, ttl, "keyspace"),
     cmd!("persist", 2, WRITE | FAST, 1, 1, 1, persist, "keyspace"),
     cmd!("type", 2, READONLY | FAST, 1, 1, 1, type_cmd, "keyspace"),
-    cmd!("keys", 2, READONLY | NOT_READONLY_TOKEN, 0, 0, 0, keys, "keyspace"),
-    cmd!("scan", -2, READONLY | NOT_READONLY_TOKEN, 0, 0, 0, scan, "keyspace"),
+    cmd!("keys", 2, READONLY, 0, 0, 0, keys, "keyspace"),
+    cmd!("scan", -2, READONLY, 0, 0, 0, scan, "keyspace"),
     cmd!("rename", 3, WRITE, 1, 2, 1, rename, "keyspace"),
     cmd!("renamenx", 3, WRITE | FAST, 1, 2, 1, rename, "keyspace"),
     cmd!("copy", -3, WRITE | DENYOOM, 1, 2, 1, copy, "keyspace"),
@@ -621,7 +621,7 @@ mod tests {
     fn read_only_token_refuses_writes_and_whole_keyspace_reads() {
         let mut t = T::new();
         t.ok(&["SET", "k", "v"]);
-        t.session.access = crate::Access::ReadOnly;
+        t.as_readonly();
         assert_eq!(t.ok(&["GET", "k"]), b("v"));
         assert_eq!(t.err(&["SET", "k", "w"]), "NOPERM User default_ro has no permissions to run the 'set' command");
         assert_eq!(t.err(&["KEYS", "*"]), "NOPERM User default_ro has no permissions to run the 'keys' command");

@@ -514,7 +514,7 @@ mod tests {
     use bytes::Bytes;
 
     use crate::testkit::{arr, b, T, WRONGTYPE};
-    use crate::{Access, Face, Outcome, Reply};
+    use crate::{Face, Outcome, Reply};
 
     fn bytes(args: &[&str]) -> Vec<Bytes> {
         args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
@@ -736,7 +736,6 @@ mod tests {
         assert!(!t.engine.shared.ks.lock().blocked.is_empty());
 
         let mut other = t.engine.open_session(Face::Resp, "other", "other");
-        other.access = Access::Full;
         let pushed = t.engine.execute(&mut other, bytes(&["LPUSH", "q", "v"]));
         assert!(matches!(pushed, Outcome::Done(Ok(Reply::Int(1)))));
         assert!(t.engine.shared.ks.lock().blocked.is_empty());

@@ -1,6 +1,7 @@
 //! Command families, one file per data type or area (like Redis's `t_*.c`). Each file exports a
 //! `COMMANDS` table of [`CommandSpec`](crate::command::CommandSpec) rows.
 
+pub mod acl;
 pub mod admin;
 pub mod arrays;
 pub mod bitmaps;
@@ -54,4 +55,5 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     admin::COMMANDS,
+    acl::COMMANDS,
 ];

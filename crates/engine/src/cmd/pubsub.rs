@@ -182,7 +182,6 @@ mod tests {
         let mut other = T::new();
         other.engine = t.engine.clone();
         other.session = t.engine.open_session(crate::Face::Resp, "o", "o");
-        other.session.access = crate::Access::Full;
         assert_eq!(t.ok(&["SUBSCRIBE", "a", "b"]), Reply::Seq(vec![push("subscribe", "a", 1), push("subscribe", "b", 2)]));
         assert_eq!(t.ok(&["PSUBSCRIBE", "n*"]), Reply::Seq(vec![push("psubscribe", "n*", 3)]));
         assert_eq!(

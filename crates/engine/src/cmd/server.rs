@@ -14,7 +14,7 @@ use crate::command::{self, CommandSpec};
 use crate::engine::Shared;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NUM_DBS;
-use crate::session::{Access, Face, Session};
+use crate::session::{Face, Session};
 use crate::{Ctx, Reply};
 
 /// The Redis version stashd reports.
@@ -91,39 +91,52 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     ctx.session.multi = None;
     ctx.session.db = 0;
     ctx.session.protocol = Protocol::Resp2;
-    ctx.session.access = ctx.shared.tokens.initial_access();
+    ctx.session.user = ctx.shared.acl.initial_user();
+    ctx.session.acl_epoch = ctx.shared.acl.epoch();
     if let Some(c) = ctx.shared.clients.lock().get_mut(&ctx.session.id) {
         c.name.clear();
         c.resp = 2;
+        c.user = "default".into();
     }
     Ok(Reply::status("RESET"))
 }
 
-/// Checks credentials: `user` is `default`, `default_ro` or absent (either token).
+/// Checks credentials against the ACL users; `user` absent means `default` (or, as stashd also
+/// accepts, the read-only token alone, acting as `default_ro`).
 fn authenticate(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
     authenticate_session(ctx.shared, ctx.session, user, pass)
 }
 
-/// [`authenticate`] without the keyspace (also answers `AUTH` while a script is busy).
+/// [`authenticate`] without the keyspace (also answers `AUTH` while a script is busy). A failure
+/// is counted in the `ACL LOG` (never with the password).
 pub(crate) fn authenticate_session(shared: &Shared, session: &mut Session, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
-    let tokens = &shared.tokens;
-    if tokens.full.is_none() {
+    let acl = &shared.acl;
+    if user.is_none() && acl.get("default").is_some_and(|u| u.nopass) {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    let granted = tokens.check(pass);
-    let ok = match user {
-        None => granted != Access::None,
-        Some(u) if u == b"default" => granted != Access::None,
-        Some(u) if u == b"default_ro" => granted == Access::ReadOnly,
-        Some(_) => false,
-    };
-    if !ok {
+    let name = user.map_or_else(|| "default".to_string(), |u| String::from_utf8_lossy(u).into_owned());
+    let found = acl.authenticate(&name, pass).or_else(|| if user.is_none() { acl.authenticate("default_ro", pass) } else { None });
+    let Some(found) = found else {
+        let info = client_info_line(shared, session.id);
+        acl.log.lock().add(crate::acl::LogReason::Auth, crate::acl::LogContext::TopLevel, "AUTH", &name, info, shared.clock.now_ms());
         return Err(CmdError::WrongPass);
+    };
+    if let Some(c) = shared.clients.lock().get_mut(&session.id) {
+        c.user = found.name.clone();
     }
-    session.access = granted;
+    session.set_user(found, acl);
     Ok(())
+}
+
+/// The `CLIENT INFO` line of client `id` (for `ACL LOG`), or an empty line for a REST request.
+pub fn client_info_line(shared: &Shared, id: u64) -> String {
+    let c = shared.clients.lock().get(&id).cloned();
+    match c {
+        Some(c) => client_line_at(shared.clock.now_ms(), id, &c).trim_end().to_string(),
+        None => format!("id={id} addr= laddr= fd=-1 name= user= resp=2 (REST request)"),
+    }
 }
 
 fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -158,7 +171,7 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Err(CmdError::err(format!("Syntax error in HELLO option '{}'", args::text(&a[i]))));
         }
     }
-    if ctx.session.access == Access::None {
+    if ctx.session.user.is_none() {
         return Err(CmdError::Other(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
         ));
@@ -189,9 +202,12 @@ fn valid_client_text(b: &[u8]) -> bool {
 }
 
 fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo) -> String {
-    let now = ctx.now;
+    client_line_at(ctx.now, id, c)
+}
+
+fn client_line_at(now: u64, id: u64, c: &crate::engine::ClientInfo) -> String {
     format!(
-        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
         c.addr,
         c.laddr,
         c.name,
@@ -199,6 +215,7 @@ fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo) -> String {
         now.saturating_sub(c.last_ms) / 1000,
         c.db,
         if c.last_cmd.is_empty() { "NULL" } else { c.last_cmd },
+        if c.user.is_empty() { "default" } else { &c.user },
         c.resp,
         c.lib_name,
         c.lib_ver
@@ -353,7 +370,7 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
     let mut victims = Vec::new();
     for (cid, c) in ctx.shared.clients.lock().iter() {
-        let user_name = "default";
+        let user_name = if c.user.is_empty() { "default" } else { c.user.as_str() };
         let matches = id.is_none_or(|x| x == *cid)
             && addr.as_ref().is_none_or(|x| *x == c.addr)
             && laddr.as_ref().is_none_or(|x| *x == c.laddr)
@@ -651,6 +668,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             let mut params = ctx.shared.config.read().params();
             params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some()));
+            params.push(("requirepass", ctx.shared.acl.requirepass()));
             let mut out = Vec::new();
             for (name, value) in params {
                 if a[2..].iter().any(|p| crate::glob::matches_nocase(p, name.as_bytes())) {
@@ -665,8 +683,13 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some());
             let mut cfg = ctx.shared.config.read().clone();
+            let mut requirepass = None;
             for pair in a[2..].chunks(2) {
                 let name = args::text(&pair[0]).to_ascii_lowercase();
+                if name == "requirepass" {
+                    requirepass = Some(pair[1].clone());
+                    continue;
+                }
                 if statics.iter().any(|(n, _)| *n == name) {
                     return Err(CmdError::err(format!(
                         "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
@@ -681,6 +704,13 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.shared.slowlog_threshold.store(cfg.slowlog_log_slower_than, std::sync::atomic::Ordering::Relaxed);
             ctx.ks.slowlog.truncate(cfg.slowlog_max_len as usize);
             *ctx.shared.config.write() = cfg;
+            if let Some(pass) = requirepass {
+                // The standard token is user default's password (and so the REST bearer token).
+                ctx.shared.acl.set_requirepass(&pass)?;
+                if let Some(hook) = ctx.shared.facts.on_requirepass {
+                    hook(&ctx.shared.facts.data_dir, &args::text(&pass));
+                }
+            }
             Ok(Reply::Ok)
         }
         "resetstat" => {

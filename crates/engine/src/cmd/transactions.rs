@@ -107,13 +107,17 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(replies))
 }
 
-/// Runs already-checked commands atomically (the caller holds the keyspace), each error becoming
-/// an error element. Blocking commands behave as non-blocking inside a transaction.
+/// Runs queued commands atomically (the caller holds the keyspace), each error becoming an
+/// error element. Permissions are checked again, as Redis does at EXEC (the user's rules may
+/// have changed since the command was queued). Blocking commands behave as non-blocking.
 pub fn run_queue(ctx: &mut Ctx, queue: &[Vec<Bytes>]) -> Vec<Reply> {
     let mut replies = Vec::with_capacity(queue.len());
     for args in queue {
         let r = match command::lookup(&args[0]) {
-            Some(spec) => call(ctx, spec, args),
+            Some(spec) => match crate::acl::authorize(ctx.shared, ctx.session, spec, args, crate::acl::LogContext::Multi) {
+                Ok(()) => call(ctx, spec, args),
+                Err(e) => Err(e),
+            },
             None => Err(CmdError::err("unknown command")),
         };
         ctx.block = None;
@@ -161,7 +165,6 @@ mod tests {
         t.ok(&["WATCH", "w"]);
         // Another client writes the key.
         let mut other = t.engine.open_session(crate::Face::Resp, "o", "o");
-        other.access = crate::Access::Full;
         let _ = t.engine.execute(&mut other, vec!["SET".into(), "w".into(), "2".into()]);
         t.ok(&["MULTI"]);
         t.ok(&["SET", "w", "3"]);
