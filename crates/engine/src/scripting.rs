@@ -525,11 +525,12 @@ fn redis_command(ctx: &mut Ctx, args: MultiValue, no_writes: bool) -> Reply {
     if spec.has(flags::NOSCRIPT) {
         return Reply::Error("ERR This Redis command is not allowed from script".into());
     }
-    if spec.has(flags::WRITE) && no_writes {
-        return Reply::Error("ERR Write commands are not allowed from read-only scripts.".into());
-    }
+    // As Redis's scriptCall: permissions first, then the read-only rule.
     if let Err(e) = crate::acl::authorize(ctx.shared, ctx.session, spec, &argv, crate::acl::LogContext::Lua) {
         return Reply::Error(e.to_string());
+    }
+    if spec.has(flags::WRITE) && no_writes {
+        return Reply::Error("ERR Write commands are not allowed from read-only scripts.".into());
     }
     let r = call(ctx, spec, &argv);
     // Blocking commands never block inside a script.

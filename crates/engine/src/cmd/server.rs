@@ -25,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("ping", -1, FAST | PUBSUB_CONTEXT, 0, 0, 0, ping, "connection"),
     cmd!("echo", 2, FAST, 0, 0, 0, echo, "connection"),
     cmd!("select", 2, FAST | CONNECTION | OK_LOADING, 0, 0, 0, select, "connection"),
-    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, quit, "connection"),
+    cmd!("quit", -1, FAST | NO_AUTH | NO_MULTI_QUEUE | NOSCRIPT | CONNECTION | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, quit, "connection"),
     cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, reset, "connection"),
     cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, auth, "connection"),
     cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, hello, "connection"),
