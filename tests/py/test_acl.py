@@ -47,6 +47,9 @@ def test_redis_py_acl_api(acl_server):
 
     bob = user_client(acl_server, "bob", "bobpw")
     assert bob.acl_whoami() == "bob"
+    bob3 = user_client(acl_server, "bob", "bobpw", protocol=3)  # HELLO 3 AUTH bob bobpw
+    assert bob3.acl_whoami() == "bob" and bob3.hset("k:h", "f", "v") == 1
+    bob3.close()
     assert bob.set("k1", "v") is True and bob.get("k1") == "v"
     with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions to run the 'lpush' command"):
         bob.lpush("k1", "x")

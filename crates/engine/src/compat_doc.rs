@@ -3,6 +3,8 @@
 //! rewrites it). A command counts as supported when the table has it; a container subcommand
 //! when running it does not answer "unknown subcommand" or "not supported".
 
+use crate::acl::categories::units;
+use crate::acl::{User, READONLY_RULES};
 use crate::command::{flags, lookup};
 use crate::testkit::T;
 
@@ -24,9 +26,12 @@ const LATER: &str = "not implemented yet";
 fn note(name: &str) -> Option<Note> {
     use Note::*;
     Some(match name {
-        "acl" => Partial("`WHOAMI` and `USERS`: access is by the standard (`default`) and read-only (`default_ro`) tokens"),
-        "acl|whoami" | "acl|users" | "acl|help" => Info("the token model: `default` and `default_ro`"),
-        n if n.starts_with("acl|") => No("ACL users cannot be managed: access is by the standard and read-only tokens"),
+        "acl" => Info("users with Redis's rules; the standard token is user `default`'s password, the read-only token `default_ro`'s"),
+        "acl|setuser" => Partial("Redis's rules except selectors `(...)` and first-argument rules (`+select|0`), which are refused with a clear error; `%R~`/`%W~` keys: a write command's keys need write access, a read's read access"),
+        "acl|getuser" => Info("`selectors` is always empty"),
+        "acl|load" | "acl|save" => Info("the aclfile is `users.acl` in the data directory, written on every change"),
+        "acl|log" => Info("Redis 7.2's fields (`entry-id`, `timestamp-created`, `timestamp-last-updated`)"),
+        "acl|resttoken" => Info("the hosted service's extension: a REST bearer token acting as the user, valid while it keeps that password"),
         "asking" | "migrate" | "restore-asking" => No(NO_CLUSTER),
         "readonly" | "readwrite" => Info("answers as a standalone Redis does (cluster support disabled)"),
         "save" => Partial("makes everything written durable in the append-only log (fsync); no RDB file"),
@@ -54,14 +59,15 @@ fn note(name: &str) -> Option<Note> {
             Partial("the latency monitor is off (`latency-monitor-threshold` 0, Redis's default), so there are no events")
         }
         "client|list" | "client|info" => Partial("some fields (e.g. memory and buffer sizes) are constants"),
-        "client|kill" => Partial("every client is a normal client of user `default`: TYPE normal/pubsub match all, master/replica none"),
+        "client|kill" => Partial("every client is a normal client: TYPE normal/pubsub match all, master/replica none; USER matches the client's ACL user"),
         "client|reply" => Info("RESP only"),
         "info" => Partial("the usual sections and fields; `used_memory` is the process's resident size"),
         "config|set" | "config|get" => Info("the settings stashd has (see README); others are refused or read as Redis's defaults"),
         "debug" => Info("only with `--enable-debug-command` (tests use `DEBUG JUMP-CLOCK`)"),
         "xinfo|consumers" => Info("a missing group answers `[]` as on the hosted service"),
         "xreadgroup" => Info("a `NOACK` read creates no consumer, as on the hosted service"),
-        "scan" => Info("also the hosted service's `WITHTYPE`"),
+        "scan" => Info("also the hosted service's `WITHTYPE`; not for the read-only token, as on the hosted service"),
+        "keys" | "randomkey" => Info("not for the read-only token (a keyspace-wide read), as on the hosted service"),
         "json.get" | "json.set" | "json.del" | "json.forget" | "json.type" | "json.arrappend" | "json.arrindex" | "json.arrinsert"
         | "json.arrlen" | "json.arrpop" | "json.arrtrim" | "json.clear" | "json.merge" | "json.mget" | "json.mset" | "json.numincrby"
         | "json.nummultby" | "json.objkeys" | "json.objlen" | "json.strappend" | "json.strlen" | "json.toggle" => {
@@ -97,6 +103,26 @@ fn rest_note(name: &str) -> Option<&'static str> {
             _ => return None,
         },
     })
+}
+
+/// Whether the read-only token (user `default_ro`) may run the command or subcommand `name`:
+/// from its rules and the command's ACL categories, as the server decides.
+fn readonly_may(name: &str) -> &'static str {
+    let Ok(user) = User::with_rules("default_ro", READONLY_RULES) else { return "?" };
+    let units = units();
+    let container = name.split('|').next().unwrap_or(name);
+    let Some(spec) = lookup(container.as_bytes()) else { return "—" };
+    if spec.has(flags::NO_AUTH) {
+        return "✅";
+    }
+    if !name.contains('|') && units.is_container(container) && container != "command" {
+        return "by subcommand";
+    }
+    match units.id(name) {
+        Some(id) if user.allows_unit(id) => "✅",
+        Some(_) => "❌",
+        None => "—",
+    }
 }
 
 /// Runs `container sub` to see whether the subcommand exists; `Err(reason)` if it does not.
@@ -152,7 +178,7 @@ fn generate(list: &str) -> String {
         let row = match missing {
             Some(reason) => {
                 no += 1;
-                format!("| `{display}` | {group} | {since} | ❌ | ❌ | {reason} |")
+                format!("| `{display}` | {group} | {since} | ❌ | ❌ | — | {reason} |")
             }
             None => {
                 let (mark, text) = match note(name) {
@@ -173,7 +199,7 @@ fn generate(list: &str) -> String {
                     Some(r) => format!("✅ ({r})"),
                     None => mark.to_string(),
                 };
-                format!("| `{display}` | {group} | {since} | {mark} | {rest} | {text} |")
+                format!("| `{display}` | {group} | {since} | {mark} | {rest} | {} | {text} |", readonly_may(name))
             }
         };
         rows.push(row);
@@ -184,7 +210,9 @@ fn generate(list: &str) -> String {
         "Generated from the command table and `docs/redis-commands.tsv` (every Redis 8.2 command, container\n\
          subcommands, and the JSON commands Redis 8 bundles) by `cargo test -p stashd-engine compat`; the test\n\
          fails when this file is out of date (`STASHD_WRITE_DOCS=1 cargo test -p stashd-engine compat` rewrites it).\n\
-         RESP is the Redis protocol face, REST the Upstash REST face (`POST /`, `/pipeline`, `/multi-exec`).\n\n",
+         RESP is the Redis protocol face, REST the Upstash REST face (`POST /`, `/pipeline`, `/multi-exec`).\n\
+         \"Read-only\" says whether the read-only token (ACL user `default_ro`) may run the command, on any face\n\
+         and from scripts: computed from its rules and the command's ACL categories, as the server decides.\n\n",
     );
     out.push_str(&format!(
         "{} commands: {yes} supported, {partial} partial, {no} not supported.\n\n\
@@ -192,7 +220,7 @@ fn generate(list: &str) -> String {
          (`FT.*` search, `TS.*` time series, `BF.*`/`CF.*`/`CMS.*`/`TDIGEST.*`/`TOPK.*` probabilistic).\n\n",
         rows.len()
     ));
-    out.push_str("| Command | Group | Since | RESP | REST | Notes |\n|---|---|---|---|---|---|\n");
+    out.push_str("| Command | Group | Since | RESP | REST | Read-only | Notes |\n|---|---|---|---|---|---|---|\n");
     for r in rows {
         out.push_str(&r);
         out.push('\n');

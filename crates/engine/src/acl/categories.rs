@@ -42,6 +42,11 @@ pub fn category_bit(name: &str) -> Option<u32> {
     CATEGORIES.iter().position(|c| c.eq_ignore_ascii_case(name)).map(|i| 1 << i)
 }
 
+/// The `@name`s of the categories in `bits`, in `ACL CAT` order.
+pub fn names_of(bits: u32) -> impl Iterator<Item = &'static str> {
+    CATEGORIES.iter().enumerate().filter(move |(i, _)| bits & (1 << i) != 0).map(|(_, c)| *c)
+}
+
 /// One thing a permission is granted on.
 #[derive(Debug)]
 pub struct Unit {

@@ -429,6 +429,13 @@ fn flag_names(spec: &CommandSpec) -> Vec<Reply> {
     f
 }
 
+/// A command's ACL categories as `COMMAND INFO` lists them (`@read`, `@string`, `@fast`).
+fn acl_categories(name: &str) -> Vec<Reply> {
+    let units = crate::acl::categories::units();
+    let bits = units.id(name).map_or(0, |id| units.list[id].categories);
+    crate::acl::categories::names_of(bits).map(|c| Reply::Status(Bytes::from(format!("@{c}")))).collect()
+}
+
 fn command_info(spec: &CommandSpec) -> Reply {
     Reply::Array(vec![
         Reply::Bulk(Bytes::from_static(spec.name.as_bytes())),
@@ -437,7 +444,7 @@ fn command_info(spec: &CommandSpec) -> Reply {
         Reply::Int(spec.first_key as i64),
         Reply::Int(spec.last_key as i64),
         Reply::Int(spec.step as i64),
-        Reply::Set(vec![Reply::Status(Bytes::from(format!("@{}", spec.group)))]),
+        Reply::Set(acl_categories(spec.name)),
         Reply::Set(vec![]),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
