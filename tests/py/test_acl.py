@@ -166,6 +166,22 @@ def test_acl_log_contexts_and_no_clear_text_passwords(acl_server):
     r.close()
 
 
+def test_slowlog_never_shows_secrets(acl_server):
+    r = acl_server.client()
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.acl_setuser("slow", enabled=True, passwords=["+slowlog-secret-1"])
+        c = RawConn(acl_server.port)
+        assert c.cmd("AUTH", "slow", "slowlog-secret-1") == "OK"
+        c.close()
+        entries = r.slowlog_get(128)
+        assert any("acl" in str(e["command"]).lower() for e in entries)
+        assert "slowlog-secret-1" not in repr(entries)
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        r.close()
+
+
 def test_monitor_never_shows_secrets(acl_server):
     m = RawConn(acl_server.port)
     assert m.cmd("AUTH", acl_server.token) == "OK"

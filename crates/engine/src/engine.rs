@@ -483,7 +483,14 @@ fn record_stats(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], usec:
     if ctx.depth == 0 && threshold >= 0 && usec >= threshold as u64 && ctx.session.face != Face::Loading {
         let max_len = ctx.shared.config.read().slowlog_max_len as usize;
         let name = ctx.shared.clients.lock().get(&ctx.session.id).map(|c| c.name.clone()).unwrap_or_default();
-        ctx.ks.slowlog.push(args, usec, ctx.now / 1000, &ctx.session.addr, name.as_bytes(), max_len);
+        let redacted: Vec<Bytes>;
+        let shown = if crate::acl::carries_secrets(spec.name) {
+            redacted = args.iter().enumerate().map(|(i, a)| if i == 0 { a.clone() } else { Bytes::from_static(b"(redacted)") }).collect();
+            &redacted[..]
+        } else {
+            args
+        };
+        ctx.ks.slowlog.push(shown, usec, ctx.now / 1000, &ctx.session.addr, name.as_bytes(), max_len);
     }
 }
 

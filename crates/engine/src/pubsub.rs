@@ -339,7 +339,7 @@ pub fn monitor_line(db: usize, origin: &str, name: &str, args: &[Bytes]) -> Byte
     let mut s = String::with_capacity(48 + args.iter().map(|a| a.len() + 3).sum::<usize>());
     let _ = write!(s, "{}.{:06} [{db} {origin}]", now.as_secs(), now.subsec_micros());
     // AUTH, HELLO and ACL carry secrets: Redis shows them redacted.
-    let redact = matches!(name, "auth" | "hello" | "migrate" | "acl");
+    let redact = crate::acl::carries_secrets(name);
     for (i, a) in args.iter().enumerate() {
         s.push_str(" \"");
         if redact && i > 0 {

@@ -159,6 +159,12 @@ pub fn check_user(user: &User, spec: &'static CommandSpec, args: &[Bytes]) -> Re
     Ok(())
 }
 
+/// True if a command's arguments may carry passwords (`AUTH`, `HELLO ... AUTH`, `ACL SETUSER`,
+/// `ACL RESTTOKEN`, `MIGRATE ... AUTH`): MONITOR and the slow log show them redacted.
+pub fn carries_secrets(name: &str) -> bool {
+    matches!(name, "auth" | "hello" | "acl" | "migrate")
+}
+
 /// True if a call is administrative (`@admin`, as its categories say): MONITOR never shows it.
 pub fn is_admin(spec: &'static CommandSpec, args: &[Bytes]) -> bool {
     let units = categories::units();
