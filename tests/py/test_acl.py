@@ -229,6 +229,21 @@ def test_rest_token_for_a_user(acl_server):
     r.close()
 
 
+def test_rest_subscriptions_follow_the_users_channels(acl_server):
+    r = acl_server.client()
+    r.acl_setuser("sub", enabled=True, passwords=["+subpw"], channels=["ch*"], commands=["+subscribe"])
+    token = r.execute_command("ACL", "RESTTOKEN", "sub", "subpw")
+    h = {"Authorization": f"Bearer {token}"}
+    ok = requests.post(acl_server.url + "/subscribe/ch1", headers=h, timeout=5, stream=True)
+    assert ok.status_code == 200
+    ok.close()
+    for path in ("/subscribe/other", "/psubscribe/ch*"):
+        denied = requests.post(acl_server.url + path, headers=h, timeout=5, stream=True)
+        assert denied.status_code == 403 and "NOPERM" in denied.json()["error"], path
+        denied.close()
+    r.close()
+
+
 def test_client_kill_user_and_deluser_disconnects(acl_server):
     r = acl_server.client()
     r.acl_setuser("victim", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"])

@@ -124,6 +124,12 @@ fn route(
         [kind @ ("subscribe" | "psubscribe"), names @ ..] => {
             let kind = if *kind == "psubscribe" { Kind::Pattern } else { Kind::Channel };
             let names: Vec<Bytes> = names.iter().map(|s| decode_segment(s)).collect();
+            // The same check as the command over RESP: the user's rules and channel patterns.
+            let mut call = vec![Bytes::from_static(if kind == Kind::Pattern { b"psubscribe" } else { b"subscribe" })];
+            call.extend(names.iter().cloned());
+            if let Err(e) = st.engine.authorize(session, &call) {
+                return Err(HttpError(StatusCode::FORBIDDEN, e.to_string()));
+            }
             let session = std::mem::replace(session, st.engine.open_session(Face::Rest, "", ""));
             Ok(crate::sse::subscribe(&st.engine, session, kind, names))
         }
