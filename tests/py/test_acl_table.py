@@ -1,7 +1,7 @@
 """The whole-table authorisation test: every command (and container subcommand) of the table,
 for the full-access token, the read-only token and a restricted ACL user, on every path: RESP
-directly, RESP MULTI/EXEC, REST `POST /`, `/pipeline`, `/multi-exec`, `EVAL`/`EVAL_RO` and
-`FCALL_RO`. Each call must be refused with a permission error exactly when the user's rules
+directly, RESP MULTI/EXEC, REST `POST /`, `/pipeline`, `/multi-exec`, `EVAL`/`EVAL_RO` (over
+both faces) and `FCALL_RO`. Each call must be refused with a permission error exactly when the user's rules
 refuse it.
 
 The expectation is computed here, independently of the server: the rules are evaluated in
@@ -126,7 +126,7 @@ def conn(server, p: Principal) -> RawConn:
 
 def command_specs(server) -> dict[str, tuple[int, set[str]]]:
     c = server.client(decode_responses=False)
-    conn_ = c.connection_pool.get_connection("COMMAND")
+    conn_ = c.connection_pool.get_connection()
     conn_.send_command("COMMAND")
     info = conn_.read_response()
     c.connection_pool.release(conn_)
@@ -223,7 +223,10 @@ def test_every_command_on_every_path_for_every_principal(table_server):
             c = conn(s, p)
             script = "return redis.call(unpack(ARGV))"
             reply = c.cmd(p.script_cmd, script, 0, *args)
-            check(p, p.script_cmd.lower(), unit, not (p.may(p.script_cmd.lower()) and in_script_ok), text_of(reply))
+            script_denied = not (p.may(p.script_cmd.lower()) and in_script_ok)
+            check(p, p.script_cmd.lower(), unit, script_denied, text_of(reply))
+            r = http.post(s.url + "/", data=json.dumps([p.script_cmd, script, 0, *args]), headers=headers, timeout=10)
+            check(p, "rest " + p.script_cmd.lower(), unit, script_denied, r.text)
             try:
                 reply = c.cmd("FCALL_RO", "aclprobe", 0, *args)
             except ConnectionError as e:
