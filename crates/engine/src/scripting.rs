@@ -235,7 +235,8 @@ pub fn sha1_hex(body: &[u8]) -> String {
 ///   `math`, `table`, `coroutine`, `_G`) is replaced in place by such a read-only proxy, and the
 ///   string metatable's `__index` is the `string` proxy;
 /// - every metatable involved has a `__metatable` field, so `getmetatable`/`setmetatable` give
-///   no writable handle;
+///   no writable handle (`getmetatable` of a proxy answers nil, as Redis does for its read-only
+///   tables; of a string, a read-only view of the string metatable);
 /// - the functions that bypass metatables are wrapped: `rawset` and `table.insert` refuse
 ///   proxies, `rawget`/`next`/`pairs` read through a proxy to its real table (whose table values
 ///   are all proxies), `getfenv` answers `G` instead of `B`, `loadstring`/`load` refuse bytecode
@@ -308,6 +309,11 @@ B.setmetatable = function(t, mt)
   if P[t] then error(RO, 2) end
   local r = setmetatable(t, mt)
   return r
+end
+B.getmetatable = function(t)
+  if P[t] then return nil end
+  local mt = getmetatable(t)
+  return mt
 end
 B.getfenv = function(f)
   if f == nil then f = 1 end
