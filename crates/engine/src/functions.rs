@@ -73,14 +73,20 @@ impl Functions {
     }
 }
 
-/// Builds a library environment: globals read through to `_G`, `redis` is the loader API while
-/// the library loads and the ordinary table afterwards, writes to globals are refused.
+/// Builds a library environment (called with the sandbox's helpers, then the known flags): a
+/// read-only table whose globals are the sealed ones (less EVAL's `KEYS`/`ARGV`); `redis` is the
+/// loader API, itself read-only, while the library loads, and the shared `redis` proxy
+/// afterwards, when the environment's `__index` becomes the globals table itself (no call per
+/// global read in callbacks).
 const ENV_FACTORY: &str = r#"
-local G, real_redis, rawget, error, type, select, pairs, tostring = _G, redis, rawget, error, type, select, pairs, tostring
+local helpers = ...
+local G, protect, adopt, readonly = helpers.globals, helpers.protect, helpers.adopt, helpers.readonly
+local real_redis = rawget(G, 'redis')
+local error, type, select, next, tostring, rawget, setmetatable = error, type, select, next, tostring, rawget, setmetatable
 local known = {}
-for _, f in pairs({...}) do known[f] = true end
+for i = 2, select('#', ...) do known[select(i, ...)] = true end
 return function()
-  local registered, loading = {}, true
+  local registered = {}
   local loader = {
     log = real_redis.log, sha1hex = real_redis.sha1hex, setresp = real_redis.setresp,
     error_reply = real_redis.error_reply, status_reply = real_redis.status_reply,
@@ -92,7 +98,7 @@ return function()
     local name, callback, flags, description
     if n == 1 and type((...)) == 'table' then
       local t = ...
-      for k in pairs(t) do
+      for k in next, t do
         if k ~= 'function_name' and k ~= 'callback' and k ~= 'flags' and k ~= 'description' then
           error('unknown argument given to redis.register_function', 2)
         end
@@ -107,24 +113,22 @@ return function()
     if type(callback) ~= 'function' then error('callback argument given to redis.register_function must be a function', 2) end
     if flags ~= nil and type(flags) ~= 'table' then error('flags argument to redis.register_function must be a table representing function flags', 2) end
     if description ~= nil and type(description) ~= 'string' then error('description argument given to redis.register_function must be a string', 2) end
-    for _, f in pairs(flags or {}) do
+    for _, f in next, flags or {} do
       if not known[f] then error('unknown flag given', 2) end
     end
     registered[#registered + 1] = { name = name, callback = callback, flags = flags or {}, description = description }
   end
-  local env = setmetatable({}, {
-    __index = function(_, k)
-      if k == 'redis' then
-        if loading then return loader end
-        return real_redis
-      end
-      local v = rawget(G, k)
-      if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
-      return v
-    end,
-    __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  })
-  return env, registered, function() loading = false end
+  local api = protect(loader)
+  local meta = { __newindex = readonly, __metatable = false }
+  meta.__index = function(_, k)
+    if k == 'redis' then return api end
+    local v = rawget(G, k)
+    if v == nil then error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+    return v
+  end
+  local env = setmetatable({}, meta)
+  adopt(env, G)
+  return env, registered, function() meta.__index = G end
 end
 "#;
 
@@ -175,6 +179,7 @@ fn evaluate(lua: &Lua, factory: &mlua::Function, body: &[u8]) -> Result<Vec<Regi
     let chunk = lua
         .load(body)
         .set_name("@user_function")
+        .set_mode(mlua::chunk::ChunkMode::Text)
         .set_environment(env)
         .into_function()
         .map_err(|e| CmdError::err(format!("Error compiling function: {}", lua_message(&e).trim_end())))?;
@@ -248,11 +253,15 @@ impl Scripting {
         if let Some(f) = &self.env_factory {
             return Ok(f.clone());
         }
-        let lua = self.vm()?;
+        let (lua, sandbox) = self.sealed_vm()?;
+        let mut args = vec![LuaValue::Table(sandbox.helpers.clone())];
+        for flag in KNOWN_FLAGS {
+            args.push(LuaValue::String(lua.create_string(flag).map_err(|e| CmdError::err(lua_message(&e)))?));
+        }
         let f: mlua::Function = lua
             .load(ENV_FACTORY)
             .set_name("@stashd_functions")
-            .call(mlua::Variadic::from_iter(KNOWN_FLAGS.iter().copied()))
+            .call(mlua::MultiValue::from_iter(args))
             .map_err(|e| CmdError::err(format!("cannot prepare function libraries: {}", lua_message(&e))))?;
         self.env_factory = Some(f.clone());
         Ok(f)

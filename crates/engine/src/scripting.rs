@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue, VmState};
 use parking_lot::Mutex;
 
@@ -200,6 +201,8 @@ pub fn not_busy() -> CmdError {
 #[derive(Default)]
 pub struct Scripting {
     lua: Option<Lua>,
+    /// The sealed environment, made with the VM (see [`PRELUDE`]).
+    sandbox: Option<Sandbox>,
     cache: HashMap<String, Cached>,
     /// Libraries loaded with FUNCTION LOAD.
     pub functions: crate::functions::Functions,
@@ -219,7 +222,28 @@ pub fn sha1_hex(body: &[u8]) -> String {
     sha1_smol::Sha1::from(body).digest().to_string()
 }
 
-/// Lua code run once per VM: the `redis` table's Lua-side functions and the global protection.
+/// Lua code run once per VM: the `redis` table's Lua-side functions, then the seal (Redis 7's
+/// read-only globals and libraries, built without patching Lua's C).
+///
+/// The thread's real globals table stays the hidden *backing* table `B`: the host sets `KEYS` and
+/// `ARGV` in it, and C functions see it as their environment. Code never gets hold of it or of
+/// any library's real table:
+/// - scripts (and `loadstring`ed chunks) run with the environment `G`, an empty table whose
+///   metatable reads through to `B` (`__index` is the table itself: one extra hop, no call) and
+///   refuses writes; `B`'s own metatable answers the nonexistent-global error;
+/// - every table reachable from `B` (`redis`, `cjson`, `bit`, `struct`, `cmsgpack`, `string`,
+///   `math`, `table`, `coroutine`, `_G`) is replaced in place by such a read-only proxy, and the
+///   string metatable's `__index` is the `string` proxy;
+/// - every metatable involved has a `__metatable` field, so `getmetatable`/`setmetatable` give
+///   no writable handle (`getmetatable` of a proxy answers nil, as Redis does for its read-only
+///   tables; of a string, a read-only view of the string metatable);
+/// - the functions that bypass metatables are wrapped: `rawset` and `table.insert` refuse
+///   proxies, `rawget`/`next`/`pairs` read through a proxy to its real table (whose table values
+///   are all proxies), `getfenv` answers `G` instead of `B`, `loadstring`/`load` refuse bytecode
+///   and give the chunk the caller's environment, and `setfenv` is gone.
+///
+/// Returns `G` (the scripts' environment) and the helpers function libraries build their
+/// environments with (`functions.rs`).
 const PRELUDE: &str = r#"
 redis.error_reply = function(e) return { err = e } end
 redis.status_reply = function(s) return { ok = s } end
@@ -228,11 +252,136 @@ redis.replicate_commands = function() return true end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 dofile, loadfile, print = nil, nil, nil
-setmetatable(_G, {
-  __newindex = function(_, k, _) error("Attempt to modify a readonly table", 2) end,
-  __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end,
-})
+
+local B = _G
+local error, type, tostring, pcall = error, type, tostring, pcall
+local rawset, rawget, next, pairs = rawset, rawget, next, pairs
+local getfenv, setfenv, setmetatable, getmetatable, loadstring = getfenv, setfenv, setmetatable, getmetatable, loadstring
+local insert, concat, byte = table.insert, table.concat, string.byte
+local RO = 'Attempt to modify a readonly table'
+
+-- proxy -> the real table it shows (weak: a library's environment goes with the library)
+local P = setmetatable({}, { __mode = 'k' })
+local function ro() error(RO, 2) end
+local function protect(real)
+  local proxy = setmetatable({}, { __index = real, __newindex = ro, __metatable = false })
+  P[proxy] = real
+  return proxy
+end
+local function adopt(proxy, real) P[proxy] = real end
+
+-- Environment of the code calling the wrapper that calls this (B is never handed out).
+local G
+local function caller_env()
+  local ok, e = pcall(getfenv, 4)
+  if not ok or e == B then e = G end
+  return e
+end
+local function compile(s, name, env)
+  if type(s) == 'string' and byte(s, 1) == 27 then return nil, 'attempt to load a binary chunk' end
+  local f, err = loadstring(s, name)
+  if not f then return nil, err end
+  setfenv(f, env)
+  return f
+end
+
+B.setfenv = nil
+B.rawset = function(t, k, v)
+  if P[t] then error(RO, 2) end
+  local r = rawset(t, k, v)
+  return r
+end
+B.rawget = function(t, k)
+  local v = rawget(P[t] or t, k)
+  return v
+end
+local function pnext(t, k)
+  local k2, v = next(P[t] or t, k)
+  return k2, v
+end
+B.next = pnext
+B.pairs = function(t)
+  if P[t] then return pnext, t, nil end
+  local f, s, c = pairs(t)
+  return f, s, c
+end
+B.setmetatable = function(t, mt)
+  if P[t] then error(RO, 2) end
+  local r = setmetatable(t, mt)
+  return r
+end
+B.getmetatable = function(t)
+  if P[t] then return nil end
+  local mt = getmetatable(t)
+  return mt
+end
+B.getfenv = function(f)
+  if f == nil then f = 1 end
+  if type(f) == 'number' and f > 0 then f = f + 1 end
+  local e = getfenv(f)
+  if e == B then e = G end
+  return e
+end
+B.loadstring = function(s, name)
+  local env = caller_env()
+  local f, err = compile(s, name, env)
+  return f, err
+end
+B.load = function(reader, name)
+  if type(reader) ~= 'function' then error("bad argument #1 to 'load' (function expected, got " .. type(reader) .. ")", 2) end
+  local env = caller_env()
+  local parts = {}
+  while true do
+    local p = reader()
+    if p == nil or p == '' then break end
+    if type(p) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = p
+  end
+  local f, err = compile(concat(parts), name or '=(load)', env)
+  return f, err
+end
+table.insert = function(t, ...)
+  if P[t] then error(RO, 2) end
+  insert(t, ...)
+end
+
+-- Replace every table reachable from B by its proxy (B's own proxy is G, so B._G becomes G).
+local sealed = {}
+local function seal(t)
+  local p = sealed[t]
+  if p then return p end
+  p = protect(t)
+  sealed[t] = p
+  for k, v in next, t do
+    if type(v) == 'table' then rawset(t, k, seal(v)) end
+  end
+  return p
+end
+G = seal(B)
+local strmt = getmetatable('')
+strmt.__index = B.string
+strmt.__metatable = protect(strmt)
+
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+-- Function libraries' globals: the same, less what the host sets per EVAL (KEYS, ARGV).
+local L = {}
+for k, v in next, B do L[k] = v end
+local LG = protect(L)
+L._G = LG
+setmetatable(L, { __index = missing, __newindex = ro, __metatable = false })
+setmetatable(B, { __index = missing, __newindex = ro, __metatable = false })
+return G, { globals = L, protect = protect, adopt = adopt, readonly = ro }
 "#;
+
+/// What the seal hands the host (see [`PRELUDE`]).
+pub(crate) struct Sandbox {
+    /// The environment scripts run in: read-only, reads through to the globals.
+    pub(crate) env: Table,
+    /// Helpers for library environments: `globals`, `protect`, `adopt`, `readonly`.
+    pub(crate) helpers: Table,
+}
 
 impl Scripting {
     /// The state other clients consult while a script runs.
@@ -241,10 +390,20 @@ impl Scripting {
     }
 
     pub(crate) fn vm(&mut self) -> CmdResult<&Lua> {
-        if self.lua.is_none() {
-            self.lua = Some(new_vm(self.run.clone()).map_err(|e| CmdError::err(format!("cannot start the Lua VM: {e}")))?);
+        Ok(self.sealed_vm()?.0)
+    }
+
+    /// The VM with its sandbox (both made on first use).
+    pub(crate) fn sealed_vm(&mut self) -> CmdResult<(&Lua, &Sandbox)> {
+        if self.lua.is_none() || self.sandbox.is_none() {
+            let (lua, sandbox) = new_vm(self.run.clone()).map_err(|e| CmdError::err(format!("cannot start the Lua VM: {e}")))?;
+            self.lua = Some(lua);
+            self.sandbox = Some(sandbox);
         }
-        self.lua.as_ref().ok_or_else(|| CmdError::err("Lua VM unavailable"))
+        match (&self.lua, &self.sandbox) {
+            (Some(lua), Some(sandbox)) => Ok((lua, sandbox)),
+            _ => Err(CmdError::err("Lua VM unavailable")),
+        }
     }
 
     /// True if a script with this SHA1 is cached.
@@ -277,10 +436,12 @@ impl Scripting {
             return Ok(sha);
         }
         let (flags, code) = parse_shebang(body)?;
-        let lua = self.vm()?;
+        let (lua, sandbox) = self.sealed_vm()?;
         let function = lua
             .load(&code[..])
             .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .set_environment(sandbox.env.clone())
             .into_function()
             .map_err(|e| CmdError::err(format!("Error compiling script (new function): {}", lua_message(&e).trim_end())))?;
         self.cache.insert(sha.clone(), Cached { function, flags });
@@ -288,7 +449,7 @@ impl Scripting {
     }
 }
 
-fn new_vm(run: Arc<ScriptRun>) -> mlua::Result<Lua> {
+fn new_vm(run: Arc<ScriptRun>) -> mlua::Result<(Lua, Sandbox)> {
     let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
     let redis = lua.create_table()?;
     redis.set("sha1hex", lua.create_function(|lua, s: mlua::LuaString| lua.create_string(sha1_hex(&s.as_bytes())))?)?;
@@ -335,12 +496,12 @@ fn new_vm(run: Arc<ScriptRun>) -> mlua::Result<Lua> {
     )?;
     lua.globals().set("redis", redis)?;
     crate::scripting_libs::install(&lua)?;
-    lua.load(PRELUDE).set_name("@stashd_prelude").exec()?;
+    let (env, helpers) = lua.load(PRELUDE).set_name("@stashd_prelude").call::<(Table, Table)>(())?;
     lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| match run.check() {
         Ok(()) => Ok(VmState::Continue),
         Err(msg) => Err(mlua::Error::RuntimeError(msg)),
     })?;
-    Ok(lua)
+    Ok((lua, Sandbox { env, helpers }))
 }
 
 /// Splits off a `#!lua flags=...` first line (replaced by an empty line so line numbers hold).

@@ -321,4 +321,71 @@ mod tests {
         let (_, fx, _) = t.logged_text(&["FCALL", "one", "0"]);
         assert!(fx.is_empty());
     }
+
+    #[test]
+    fn libraries_cannot_alter_shared_tables_or_globals() {
+        use crate::cmd::scripting::tests::SEALED;
+        let mut t = T::new();
+        // One function per sealed table, reporting that its member works; and one that runs
+        // any code in the library's environment.
+        let mut lib = String::from("#!lua name=chk\n");
+        for (i, &(_, _, check, _)) in SEALED.iter().enumerate() {
+            lib.push_str(&format!("redis.register_function('chk{i}', function() return {check} end)\n"));
+        }
+        lib.push_str("redis.register_function('run', function(keys, args) return loadstring(args[1])() end)\n");
+        lib.push_str("redis.register_function('env', function(keys, args) return tostring(getfenv(1) == getfenv(0)) end)\n");
+        assert_eq!(t.ok(&["FUNCTION", "LOAD", &lib]), b("chk"));
+        for (i, &(table, member, _, want)) in SEALED.iter().enumerate() {
+            // At load time, from a callback, and through loadstring inside a callback.
+            for code in [
+                format!("{table}.{member} = function() return 'hijacked' end"),
+                format!("{table}.new_member = 1"),
+                format!("rawset({table}, '{member}', 1)"),
+                format!("{table} = {{}}"),
+            ] {
+                let bad = format!("#!lua name=bad\n{code}\nredis.register_function('bad', function() return 1 end)");
+                let e = t.err(&["FUNCTION", "LOAD", &bad]);
+                assert!(
+                    e.starts_with("ERR Error registering functions: user_function:2: Attempt to modify a readonly table"),
+                    "{code}: {e}"
+                );
+                let bad = format!("#!lua name=bad\nredis.register_function('bad', function() {code} end)");
+                assert_eq!(t.ok(&["FUNCTION", "LOAD", &bad]), b("bad"));
+                let e = t.err(&["FCALL", "bad", "0"]);
+                assert!(e.starts_with("ERR user_function:2: Attempt to modify a readonly table script: bad"), "{code}: {e}");
+                assert_eq!(t.ok(&["FUNCTION", "DELETE", "bad"]), Reply::Ok);
+                let e = t.err(&["FCALL", "run", "0", &code]);
+                assert!(e.contains("Attempt to modify a readonly table"), "{code}: {e}");
+            }
+            assert_eq!(t.ok(&["FCALL", &format!("chk{i}"), "0"]), b(want), "{table}.{member} in FCALL");
+            let body = format!("return {}", SEALED[i].2);
+            assert_eq!(t.ok(&["EVAL", &body, "0"]), b(want), "{table}.{member} in EVAL");
+        }
+        for code in [
+            "x = 1",
+            "_G.redis = nil",
+            "rawset(_G, 'redis', 1)",
+            "getfenv(1).x = 1",
+            "getfenv(0).redis = 1",
+            "rawset(getfenv(1), 'x', 1)",
+            "setmetatable(getfenv(1), nil)",
+            "getmetatable('').__index.len = nil",
+        ] {
+            let e = t.err(&["FCALL", "run", "0", code]);
+            assert!(e.contains("Attempt to modify a readonly table"), "{code}: {e}");
+        }
+        // The loader API is read-only as well, and gone once the library has loaded.
+        let e = t.err(&["FUNCTION", "LOAD", "#!lua name=bad\nredis.register_function = nil"]);
+        assert!(e.contains("user_function:2: Attempt to modify a readonly table"), "{e}");
+        assert_eq!(t.ok(&["FCALL", "run", "0", "return tostring(redis.register_function)"]), b("nil"));
+        // Library code sees neither EVAL's KEYS nor nonexistent globals.
+        t.ok(&["EVAL", "return KEYS[1]", "1", "k"]);
+        let e = t.err(&["FCALL", "run", "0", "return KEYS"]);
+        assert!(e.contains("Script attempted to access nonexistent global variable 'KEYS'"), "{e}");
+        let e = t.err(&["FCALL", "run", "0", "return setfenv"]);
+        assert!(e.contains("nonexistent global variable 'setfenv'"), "{e}");
+        assert_eq!(t.ok(&["FCALL", "run", "0", "return redis.call('PING')"]), Reply::Status("PONG".into()));
+        assert_eq!(t.ok(&["FCALL", "run", "0", "return ('abc'):upper()"]), b("ABC"));
+        assert_eq!(t.ok(&["FCALL", "env", "0"]), b("false"));
+    }
 }

@@ -114,7 +114,7 @@ fn script(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::scripting::sha1_hex;
     use crate::testkit::{arr, b, T};
     use crate::Reply;
@@ -291,5 +291,210 @@ mod tests {
         // The next script starts in RESP2 again.
         assert_eq!(t.ok(&["EVAL", "return redis.call('GET', 'nokey')", "0"]), Reply::Nil);
         assert!(t.err(&["EVAL", "redis.setresp(4)", "0"]).contains("RESP version must be 2 or 3."));
+    }
+
+    /// Each sealed table with one of its members and a Lua expression that shows the member
+    /// still works (as a string).
+    pub(crate) const SEALED: &[(&str, &str, &str, &str)] = &[
+        ("redis", "call", "(redis.call('SET', 'sealk', 'ok') and redis.call('GET', 'sealk'))", "ok"),
+        ("redis", "sha1hex", "redis.sha1hex('')", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+        ("cjson", "encode", "cjson.encode({1, 'a'})", "[1,\"a\"]"),
+        ("bit", "band", "tostring(bit.band(6, 3))", "2"),
+        ("struct", "pack", "struct.pack('>I2', 16706)", "AB"),
+        ("cmsgpack", "pack", "cmsgpack.unpack(cmsgpack.pack('ok'))", "ok"),
+        ("string", "len", "tostring(string.len('abc')) .. tostring(('abcd'):len())", "34"),
+        ("math", "floor", "tostring(math.floor(2.5))", "2"),
+        ("table", "concat", "table.concat({'a', 'b'}, '-')", "a-b"),
+        ("coroutine", "wrap", "coroutine.wrap(function() return 'co' end)()", "co"),
+    ];
+
+    const READONLY: &str = "ERR user_script:1: Attempt to modify a readonly table script:";
+
+    fn eval_err(t: &mut T, body: &str) -> String {
+        t.err(&["EVAL", body, "0"])
+    }
+
+    #[test]
+    fn library_tables_are_read_only() {
+        let mut t = T::new();
+        for &(lib, member, check, want) in SEALED {
+            for body in [
+                format!("{lib}.{member} = function() return 'hijacked' end"),
+                format!("{lib}.{member} = nil"),
+                format!("{lib}.brand_new = 1"),
+                format!("local l = {lib}; l.{member} = 1"),
+                format!("rawset({lib}, '{member}', function() return 'hijacked' end)"),
+                format!("setmetatable({lib}, nil)"),
+                format!("table.insert({lib}, 1)"),
+                format!("{lib} = {{}}"),
+                format!("_G.{lib} = nil"),
+                format!("rawset(_G, '{lib}', {{}})"),
+            ] {
+                let e = eval_err(&mut t, &body);
+                assert!(e.starts_with(READONLY), "{body}: {e}");
+            }
+            // A failed attempt inside pcall changes nothing either.
+            let body = format!("return tostring(pcall(function() {lib}.{member} = 1 end))");
+            assert_eq!(t.ok(&["EVAL", &body, "0"]), b("false"));
+            let body = format!("return {check}");
+            assert_eq!(t.ok(&["EVAL", &body, "0"]), b(want), "{lib}.{member}");
+            let body = format!("return tostring(rawget({lib}, 'brand_new'))");
+            assert_eq!(t.ok(&["EVAL", &body, "0"]), b("nil"), "{lib}");
+        }
+    }
+
+    #[test]
+    fn globals_are_read_only_and_missing_ones_fail() {
+        let mut t = T::new();
+        for body in [
+            "x = 1",
+            "_G.x = 1",
+            "_G._G = nil",
+            "redis = {}",
+            "tostring = nil",
+            "rawset(_G, 'x', 1)",
+            "getfenv(0).redis = 1",
+            "getfenv(1).redis = 1",
+            "getfenv().x = 1",
+            "getfenv(redis.call).redis = 1",
+            "getfenv(redis.error_reply).redis = 1",
+            "getfenv(pairs).x = 1",
+            "coroutine.wrap(function() getfenv(0).redis = 1 end)()",
+            "loadstring('redis = 1')()",
+            "loadstring('rawset(getfenv(0), \"redis\", 1)')()",
+            "load(function() return nil end)(); local s = 'x = 1'; load(function() local r = s; s = nil; return r end)()",
+            "getmetatable('').__index.len = function() return 0 end",
+            "getmetatable('').__index = {}",
+            "rawset(getmetatable(''), '__index', {})",
+            "setmetatable(_G, nil)",
+            "setmetatable(getmetatable(''), {})",
+        ] {
+            // (Chunks from loadstring name their own position; coroutine.wrap adds one.)
+            let e = eval_err(&mut t, body);
+            assert!(e.starts_with("ERR ") && e.contains("Attempt to modify a readonly table script:"), "{body}: {e}");
+        }
+        // Reading a missing global fails, however it is read.
+        for (body, name) in [("return nosuch", "nosuch"), ("return _G.nosuch", "nosuch"), ("return getfenv(0).nope", "nope")] {
+            let e = eval_err(&mut t, body);
+            assert!(e.starts_with("ERR user_script:1: Script attempted to access nonexistent global variable"), "{body}: {e}");
+            assert!(e.contains(&format!("'{name}'")), "{body}: {e}");
+        }
+        // Removed or never allowed.
+        for name in ["setfenv", "dofile", "loadfile", "print", "os", "io", "debug", "require", "module", "package"] {
+            let e = eval_err(&mut t, &format!("return {name}"));
+            assert!(e.contains(&format!("nonexistent global variable '{name}'")), "{name}: {e}");
+        }
+        // Redis 7's allow list (newproxy included).
+        for name in [
+            "xpcall",
+            "tostring",
+            "getfenv",
+            "setmetatable",
+            "next",
+            "assert",
+            "tonumber",
+            "rawequal",
+            "collectgarbage",
+            "getmetatable",
+            "rawset",
+            "rawget",
+            "pcall",
+            "coroutine",
+            "type",
+            "_G",
+            "select",
+            "unpack",
+            "gcinfo",
+            "pairs",
+            "loadstring",
+            "load",
+            "ipairs",
+            "error",
+            "newproxy",
+            "_VERSION",
+        ] {
+            assert_eq!(t.ok(&["EVAL", &format!("return {name} ~= nil"), "0"]), Reply::Int(1), "{name}");
+        }
+        // No writable handle on any metatable; no bytecode.
+        assert_eq!(
+            t.ok(&["EVAL", "return {getmetatable(redis) == nil, getmetatable(_G) == nil, getmetatable(getfenv(1)) == nil}", "0"]),
+            arr_ints(&[1, 1, 1])
+        );
+        assert_eq!(t.ok(&["EVAL", "return getmetatable('').__index == string", "0"]), Reply::Int(1));
+        assert_eq!(t.ok(&["EVAL", "return getfenv(0) == _G and getfenv(1) == _G and getfenv(redis.call) == _G", "0"]), Reply::Int(1));
+        assert_eq!(
+            t.ok(&["EVAL", "local f, e = loadstring(string.dump(function() return 1 end)); return {tostring(f), e}", "0"]),
+            arr(&["nil", "attempt to load a binary chunk"])
+        );
+        assert!(eval_err(&mut t, "\x1bLua\x51\x00").starts_with("ERR Error compiling script"));
+        // After all this, the globals are what they were.
+        assert_eq!(t.ok(&["EVAL", "return redis.call('PING')", "0"]), Reply::Status("PONG".into()));
+        for &(_, _, check, want) in SEALED {
+            assert_eq!(t.ok(&["EVAL", &format!("return {check}"), "0"]), b(want));
+        }
+    }
+
+    fn arr_ints(v: &[i64]) -> Reply {
+        Reply::Array(v.iter().map(|&i| Reply::Int(i)).collect())
+    }
+
+    #[test]
+    fn ordinary_scripts_still_work() {
+        let mut t = T::new();
+        let ev = |t: &mut T, body: &str| t.ok(&["EVAL", body, "2", "k1", "k2", "a1"]);
+        assert_eq!(
+            ev(&mut t, "return {('abc'):upper(), ('x'):rep(3), #'abcd', (('a,b'):find(','))}"),
+            Reply::Array(vec![b("ABC"), b("xxx"), Reply::Int(4), Reply::Int(2)])
+        );
+        assert_eq!(ev(&mut t, "local s = 'hello world'; return s:gsub('o', '0')"), b("hell0 w0rld"));
+        assert_eq!(ev(&mut t, "return string.format('%s=%d', KEYS[2], #ARGV)"), b("k2=1"));
+        assert_eq!(
+            ev(&mut t, "local t = {a = 1, b = 2}; local n = 0; for k, v in pairs(t) do n = n + v end; for i, v in ipairs({5, 6}) do n = n + i * v end; return n"),
+            Reply::Int(20)
+        );
+        assert_eq!(ev(&mut t, "local n = 0; for k in next, {1, 2, 3} do n = n + 1 end; return n"), Reply::Int(3));
+        assert_eq!(ev(&mut t, "local t = {}; table.insert(t, 'a'); table.insert(t, 1, 'b'); return table.concat(t)"), b("ba"));
+        assert_eq!(ev(&mut t, "local t = {}; rawset(t, 'x', 1); return rawget(t, 'x') + #KEYS"), Reply::Int(3));
+        assert_eq!(ev(&mut t, "KEYS[1] = 'changed'; ARGV[2] = 'new'; return {KEYS[1], ARGV[2]}"), arr(&["changed", "new"]));
+        assert_eq!(ev(&mut t, "return KEYS[1]"), b("k1"));
+        assert_eq!(
+            ev(
+                &mut t,
+                "local function counter() local n = 0; return function() n = n + 1; return n end end; local c = counter(); c(); return c()"
+            ),
+            Reply::Int(2)
+        );
+        assert_eq!(ev(&mut t, "local ok, e = pcall(error, 'boom'); return {tostring(ok), e}"), arr(&["false", "boom"]));
+        assert_eq!(ev(&mut t, "local ok, e = pcall(function() error({code = 7}) end); return e.code"), Reply::Int(7));
+        assert_eq!(
+            ev(&mut t, "local ok, e = xpcall(function() return nosuch end, function(m) return 'handled' end); return e"),
+            b("handled")
+        );
+        assert_eq!(ev(&mut t, "local C = {}; C.__index = C; function C.get(self) return self.v end; local o = setmetatable({v = 9}, C); return {o:get(), getmetatable(o) == C}"), arr_ints(&[9, 1]));
+        assert_eq!(ev(&mut t, "return cjson.decode(cjson.encode({a = {1, 2}, b = 'x'})).a[2]"), Reply::Int(2));
+        assert_eq!(ev(&mut t, "local v = cmsgpack.unpack(cmsgpack.pack({1, {x = 'y'}})); return v[2].x"), b("y"));
+        assert_eq!(ev(&mut t, "return loadstring('return 1 + ...')(2)"), Reply::Int(3));
+        assert_eq!(ev(&mut t, "return loadstring('return KEYS[2]')()"), b("k2"));
+        assert_eq!(ev(&mut t, "local f, e = loadstring('return +'); return e ~= nil and f == nil"), Reply::Int(1));
+        assert_eq!(
+            ev(&mut t, "local p = {'return ', '40 + 2'}; local i = 0; return load(function() i = i + 1; return p[i] end)()"),
+            Reply::Int(42)
+        );
+        assert_eq!(ev(&mut t, "return coroutine.wrap(function(a) local b = coroutine.yield(a + 1); return b end)(1)"), Reply::Int(2));
+        assert_eq!(ev(&mut t, "return getfenv().redis == redis and _G.redis == redis and rawget(_G, 'redis') == redis"), Reply::Int(1));
+        assert_eq!(ev(&mut t, "return rawget(_G, 'undefined_thing') == nil"), Reply::Int(1));
+        assert_eq!(ev(&mut t, "return {unpack({1, 2})}"), arr_ints(&[1, 2]));
+        assert_eq!(ev(&mut t, "return tostring(tonumber('10') + math.max(1, 2))"), b("12"));
+        // pairs/next over a library or the globals see the real members.
+        assert_eq!(ev(&mut t, "local n = {}; for k, v in pairs(string) do n[#n + 1] = k end; return #n > 10"), Reply::Int(1));
+        assert_eq!(
+            ev(&mut t, "local seen = {}; for k, v in pairs(_G) do seen[k] = v end; return seen.redis == redis and seen.KEYS == KEYS"),
+            Reply::Int(1)
+        );
+        assert_eq!(ev(&mut t, "local k, v = next(redis, nil); return k ~= nil"), Reply::Int(1));
+        // What pairs/next hand out is a proxy too, never the real table.
+        assert!(eval_err(&mut t, "for k, v in pairs(_G) do if k == 'redis' then v.call = 1 end end")
+            .contains("Attempt to modify a readonly table"));
+        assert!(eval_err(&mut t, "local f, s = pairs(redis); s.call = 1").contains("Attempt to modify a readonly table"));
     }
 }
