@@ -331,3 +331,17 @@ def test_field_ttls_survive_restart_and_rewrite(durable_server):
     assert c.httl("gone", "f", "g") == [-2, -1]
     assert c.object("encoding", "d") == "listpackex"
     c.close()
+
+
+def test_hosted_rules_for_field_expiry_times(server, r):
+    """Where the hosted service differs from Redis (the SDKs' own suites expect it): HEXPIRETIME
+    truncates to whole seconds, and HEXPIREAT accepts any far-future Unix time in seconds."""
+    u = Upstash(url=server.url, token=server.token, rest_retries=0, allow_telemetry=False)
+    r.hset("hosted", mapping={"a": "1", "b": "2"})
+    now = now_ms(r)
+    at = (now // 1000 + 10) * 1000 + 900  # 900 ms into a second
+    assert r.hpexpireat("hosted", at, "a") == [1]
+    assert u.hexpiretime("hosted", ["a"]) == [at // 1000]
+    assert u.hexpireat("hosted", "b", now * 1000) == [1]  # a time in ms passed as seconds
+    assert r.hget("hosted", "b") == "2"
+    u.close()

@@ -32,7 +32,7 @@ def test_sdk_set_get_and_reads(u, r):
     assert u.type("d") == "json"
     assert j.get("d") == [DOC]  # the SDK asks for "$" by default
     assert j.get("d", ".") == DOC
-    assert j.get("d", "$..n") == [1, 2]
+    assert j.get("d", "$..n") == [2, 1]  # deeper matches first, as the hosted service
     assert j.get("d", "$.n", "$.tags") == {"$.n": [1], "$.tags": [["a", "b"]]}
     assert j.get("d", ".nested.s") == "x"
     assert j.get("missing") is None
@@ -40,6 +40,8 @@ def test_sdk_set_get_and_reads(u, r):
     assert j.set("d", "$.added", "text", nx=True) is True  # the SDK quotes Python strings
     assert j.set("d", "$.absent", 1, xx=True) is False
     assert j.get("d", "$.added") == ["text"]
+    with pytest.raises(UpstashError, match="does not exist"):
+        j.set("d", "$.missing.child", 1)  # the hosted service refuses a member under a missing parent
     assert j.type("d", "$.f") == ["number"]
     assert j.type("d", "$..n") == ["integer", "integer"]
     assert j.strlen("d", "$.name") == [6]
@@ -57,7 +59,7 @@ def test_sdk_writes(u):
     j.set("w", "$", DOC)
     assert j.numincrby("w", "$.n", 2) == [3]
     assert j.numincrby("w", "$.f", 1) == [2.5]
-    assert j.nummultby("w", "$..n", 2) == [6, 4]
+    assert j.nummultby("w", "$..n", 2) == [4, 6]
     assert j.numincrby("w", "$.name", 1) == [None]
     assert j.strappend("w", "$.name", "-db") == [9]
     assert j.toggle("w", "$.ok") == [False]
@@ -74,7 +76,7 @@ def test_sdk_writes(u):
     assert j.merge("w", "$.nested", {"s": None, "t": [1]}) is True
     assert j.get("w", "$.nested") == [{"n": 4, "t": [1]}]
     assert j.mset([("w", "$.n", 100), ("w2", "$", {"k": "v"})]) is True
-    assert j.mget(["w", "w2"], "$..n") == [[100, 4], []]
+    assert j.mget(["w", "w2"], "$..n") == [[4, 100], []]
     assert j.clear("w", "$.nested") == 1
     assert j.delete("w", "$.none") == 1
     assert j.forget("w", "$.ok") == 1

@@ -265,7 +265,12 @@ fn field_expire_arg(arg: &[u8], seconds: bool, base: i64, cmd: &str) -> CmdResul
     let invalid = || CmdError::InvalidExpire(cmd.to_string());
     if seconds {
         if v > MAX_FIELD_EXPIRE_MS / 1000 {
-            return Err(invalid());
+            // The hosted service accepts any far-future Unix time in seconds (HEXPIREAT, EXAT):
+            // the field then keeps the latest expiry there is. Redis refuses it.
+            if base != 0 {
+                return Err(invalid());
+            }
+            v = MAX_FIELD_EXPIRE_MS / 1000;
         }
         v *= 1000;
     }
@@ -443,7 +448,8 @@ fn httl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Reply::Int(match name.as_str() {
                 "httl" => (at + 999 - now) / 1000,
                 "hpttl" => at - now,
-                "hexpiretime" => (at + 999) / 1000,
+                // Truncated to whole seconds, as the hosted service answers (Redis rounds up).
+                "hexpiretime" => at / 1000,
                 _ => at,
             })
         })
@@ -1407,5 +1413,21 @@ mod tests {
             }
             assert_eq!(raw_hashes(&a), raw_hashes(&b), "effects: {effects:?}");
         }
+    }
+
+    /// Where the hosted service differs from Redis: far-future Unix seconds are accepted (the
+    /// field keeps the latest expiry there is), and HEXPIRETIME truncates to whole seconds.
+    #[test]
+    fn hosted_field_expiry_rules() {
+        let mut t = T::new();
+        t.ok(&["HSET", "h", "a", "1", "b", "2"]);
+        assert_eq!(t.ok(&["HPEXPIREAT", "h", &(NOW + 1_500).to_string(), "FIELDS", "1", "a"]), ints(&[1]));
+        assert_eq!(t.ok(&["HEXPIRETIME", "h", "FIELDS", "1", "a"]), ints(&[(NOW / 1000 + 1) as i64]));
+        assert_eq!(t.ok(&["HPEXPIRETIME", "h", "FIELDS", "1", "a"]), ints(&[(NOW + 1_500) as i64]));
+        let far = (NOW / 1000 * 1000).to_string(); // a time in ms passed as seconds
+        assert_eq!(t.ok(&["HEXPIREAT", "h", &far, "FIELDS", "1", "b"]), ints(&[1]));
+        assert_eq!(t.ok(&["HPEXPIRETIME", "h", "FIELDS", "1", "b"]), ints(&[super::MAX_FIELD_EXPIRE_MS / 1000 * 1000]));
+        assert_eq!(t.ok(&["HGET", "h", "b"]), b("2"));
+        assert_eq!(t.err(&["HEXPIRE", "h", &far, "FIELDS", "1", "b"]), "ERR invalid expire time in 'hexpire' command");
     }
 }

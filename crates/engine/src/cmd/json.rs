@@ -195,6 +195,9 @@ enum SetPlan {
     Add(Vec<Loc>, String),
     /// Nothing to do (reply nil).
     Nothing,
+    /// The parent of the new member does not exist: JSON.SET and JSON.MSET answer an error there
+    /// (the hosted service's rule; RedisJSON answers nil), JSON.MERGE nil.
+    MissingParent,
 }
 
 fn plan_set(doc: &Json, path: &Path, value: &Json, nx: bool, xx: bool) -> CmdResult<SetPlan> {
@@ -216,12 +219,12 @@ fn plan_set(doc: &Json, path: &Path, value: &Json, nx: bool, xx: bool) -> CmdRes
     };
     match last {
         Last::Key(k) => {
-            let parents: Vec<Loc> = parent
-                .eval(doc)
-                .into_iter()
-                .filter(|(_, v)| matches!(v, Json::Object(o) if !o.contains_key(k.as_str())))
-                .map(|(l, _)| l)
-                .collect();
+            let found = parent.eval(doc);
+            if found.is_empty() {
+                return Ok(SetPlan::MissingParent);
+            }
+            let parents: Vec<Loc> =
+                found.into_iter().filter(|(_, v)| matches!(v, Json::Object(o) if !o.contains_key(k.as_str()))).map(|(l, _)| l).collect();
             for l in &parents {
                 too_deep(l.len() + 1, value)?;
             }
@@ -257,6 +260,7 @@ fn set_one(ctx: &mut Ctx, key: &[u8], path: &Path, value: Json, nx: bool, xx: bo
     drop(doc);
     match plan {
         SetPlan::Nothing => Ok(false),
+        SetPlan::MissingParent => Err(path.missing()),
         SetPlan::Existing(locs) => write(ctx, key, |d| {
             for l in &locs {
                 if let Some(slot) = d.at_mut(l) {
@@ -303,7 +307,9 @@ fn json_mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         let (key, path, value) = (&t[0], Path::parse(&t[1])?, json::parse(&t[2])?);
         match load(ctx, key)? {
             Some(doc) if !path.is_root() => {
-                plan_set(&doc, &path, &value, false, false)?;
+                if let SetPlan::MissingParent = plan_set(&doc, &path, &value, false, false)? {
+                    return Err(path.missing());
+                }
             }
             None if !path.is_root() && !created.contains(&key[..]) => {
                 return Err(CmdError::err("new objects must be created at the root"));
@@ -346,7 +352,7 @@ fn json_merge(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let plan = plan_set(&doc, &path, &patch, false, false)?;
     drop(doc);
     let done = match plan {
-        SetPlan::Nothing => false,
+        SetPlan::Nothing | SetPlan::MissingParent => false,
         SetPlan::Existing(locs) => write(ctx, key, |d| {
             for l in &locs {
                 if matches!(patch, Json::Null) {
@@ -1039,7 +1045,7 @@ mod tests {
         assert_eq!(get(&mut t, "d", "$.a"), b("[2]"));
         assert_eq!(get(&mut t, "d", ".a"), b("2"));
         assert_eq!(get(&mut t, "d", "b.c"), b("[1,2]"));
-        assert_eq!(get(&mut t, "d", "$..a"), b("[2,4]"));
+        assert_eq!(get(&mut t, "d", "$..a"), b("[4,2]"));
         assert_eq!(get(&mut t, "d", "$.nope"), b("[]"));
         assert_eq!(t.err(&["JSON.GET", "d", ".nope"]), "ERR Path '$.nope' does not exist");
         assert_eq!(t.ok(&["JSON.GET", "d", ".a", ".s"]), b(r#"{".a":2,".s":"x"}"#));
@@ -1058,7 +1064,9 @@ mod tests {
         assert_eq!(t.ok(&["JSON.SET", "d", "$.new", "1", "NX"]), Reply::Nil);
         assert_eq!(t.ok(&["JSON.SET", "d", "$.new2", "1", "XX"]), Reply::Nil);
         assert_eq!(t.ok(&["JSON.SET", "d", "$.new", "true", "XX"]), Reply::Ok);
-        assert_eq!(t.ok(&["JSON.SET", "d", "$.x.y", "1"]), Reply::Nil);
+        // The hosted service refuses a member under a missing parent (RedisJSON answers nil).
+        assert_eq!(t.err(&["JSON.SET", "d", "$.x.y", "1"]), "ERR Path '$.x.y' does not exist");
+        assert_eq!(t.err(&["JSON.MSET", "d", "$.x.y", "1"]), "ERR Path '$.x.y' does not exist");
         assert_eq!(t.ok(&["JSON.SET", "d", "$..a", "0"]), Reply::Ok);
         assert_eq!(get(&mut t, "d", "$..a"), b("[0,0]"));
         assert_eq!(t.err(&["JSON.SET", "d", "$..zz", "0"]), "Err wrong static path");
@@ -1100,7 +1108,7 @@ mod tests {
         t.ok(&["JSON.SET", "a", "$", r#"{"v":1,"o":{"v":2}}"#]);
         t.ok(&["JSON.SET", "b", "$", r#"{"v":3}"#]);
         t.ok(&["SET", "s", "x"]);
-        assert_eq!(t.ok(&["JSON.MGET", "a", "b", "c", "s", "$..v"]), Reply::Array(vec![b("[1,2]"), b("[3]"), Reply::Nil, Reply::Nil]));
+        assert_eq!(t.ok(&["JSON.MGET", "a", "b", "c", "s", "$..v"]), Reply::Array(vec![b("[2,1]"), b("[3]"), Reply::Nil, Reply::Nil]));
         assert_eq!(t.ok(&["JSON.MGET", "a", "b", ".o"]), Reply::Array(vec![b(r#"{"v":2}"#), Reply::Nil]));
         assert_eq!(t.ok(&["JSON.MSET", "a", "$.v", "10", "n", "$", "[]", "a", "$.w", "[2]"]), Reply::Ok);
         assert_eq!(get(&mut t, "a", "$.v"), b("[10]"));
@@ -1183,8 +1191,8 @@ mod tests {
         let mut t = T::new();
         t.ok(&["JSON.SET", "n", "$", r#"{"a":"b","b":[{"a":2},{"a":5},{"a":"c"}],"i":1,"f":2.5}"#]);
         assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", "$.a", "2"]), b("[null]"));
-        assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", "$..a", "2"]), b("[null,4,7,null]"));
-        assert_eq!(t.ok(&["JSON.NUMMULTBY", "n", "$..a", "2"]), b("[null,8,14,null]"));
+        assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", "$..a", "2"]), b("[4,7,null,null]"));
+        assert_eq!(t.ok(&["JSON.NUMMULTBY", "n", "$..a", "2"]), b("[8,14,null,null]"));
         assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", "$.i", "1.5"]), b("[2.5]"));
         assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", ".f", "1"]), b("3.5"));
         assert_eq!(t.ok(&["JSON.NUMINCRBY", "n", ".f", "0.5"]), b("4.0"));
@@ -1211,18 +1219,18 @@ mod tests {
     fn strings() {
         let mut t = T::new();
         t.ok(&["JSON.SET", "s", "$", r#"{"a":"foo","n":{"a":"héllo"},"x":1}"#]);
-        assert_eq!(t.ok(&["JSON.STRLEN", "s", "$..a"]), ints(&[Some(3), Some(6)]));
+        assert_eq!(t.ok(&["JSON.STRLEN", "s", "$..a"]), ints(&[Some(6), Some(3)]));
         assert_eq!(t.ok(&["JSON.STRLEN", "s", ".a"]), Reply::Int(3));
         assert_eq!(t.ok(&["JSON.STRLEN", "s", "$.x"]), ints(&[None]));
         assert_eq!(t.err(&["JSON.STRLEN", "s", ".x"]), "WRONGTYPE wrong type of path value - expected string but found integer");
         assert_eq!(t.ok(&["JSON.STRLEN", "nokey", ".a"]), Reply::Nil);
         assert_eq!(t.err(&["JSON.STRLEN", "nokey", "$.a"]), NO_KEY);
-        assert_eq!(t.ok(&["JSON.STRAPPEND", "s", "$..a", r#""baz""#]), ints(&[Some(6), Some(9)]));
+        assert_eq!(t.ok(&["JSON.STRAPPEND", "s", "$..a", r#""baz""#]), ints(&[Some(9), Some(6)]));
         assert_eq!(t.ok(&["JSON.STRAPPEND", "s", ".a", r#""!""#]), Reply::Int(7));
         assert_eq!(t.ok(&["JSON.STRAPPEND", "s", "$.x", r#""!""#]), ints(&[None]));
         assert_eq!(t.err(&["JSON.STRAPPEND", "s", ".x", r#""!""#]), "ERR Path '$.x' does not exist or not a string");
         assert_eq!(t.err(&["JSON.STRAPPEND", "s", ".a", "1"]), "WRONGTYPE wrong type of path value - expected string but found 1");
-        assert_eq!(get(&mut t, "s", "$..a"), b(r#"["foobaz!","héllobaz"]"#));
+        assert_eq!(get(&mut t, "s", "$..a"), b(r#"["héllobaz","foobaz!"]"#));
         t.ok(&["JSON.SET", "r", "$", r#""root""#]);
         assert_eq!(t.ok(&["JSON.STRAPPEND", "r", r#""s""#]), Reply::Int(5));
         assert_eq!(t.ok(&["JSON.STRLEN", "r"]), Reply::Int(5));
@@ -1232,19 +1240,19 @@ mod tests {
     fn arrays() {
         let mut t = T::new();
         t.ok(&["JSON.SET", "a", "$", r#"{"a":[1],"n":{"a":[1,2,3]},"s":"x","e":[]}"#]);
-        assert_eq!(t.ok(&["JSON.ARRAPPEND", "a", "$..a", "2", r#""t""#]), ints(&[Some(3), Some(5)]));
+        assert_eq!(t.ok(&["JSON.ARRAPPEND", "a", "$..a", "2", r#""t""#]), ints(&[Some(5), Some(3)]));
         assert_eq!(t.ok(&["JSON.ARRAPPEND", "a", "$.s", "2"]), ints(&[None]));
         assert_eq!(t.ok(&["JSON.ARRAPPEND", "a", ".a", "null"]), Reply::Int(4));
         assert_eq!(t.err(&["JSON.ARRAPPEND", "a", ".s", "1"]), "ERR Path '$.s' does not exist or not an array");
         assert_eq!(t.err(&["JSON.ARRAPPEND", "a", "$.a", "[1"]), "ERR EOF while parsing a list at line 1 column 2");
         assert_eq!(get(&mut t, "a", "$.a"), b(r#"[[1,2,"t",null]]"#));
-        assert_eq!(t.ok(&["JSON.ARRLEN", "a", "$..a"]), ints(&[Some(4), Some(5)]));
+        assert_eq!(t.ok(&["JSON.ARRLEN", "a", "$..a"]), ints(&[Some(5), Some(4)]));
         assert_eq!(t.ok(&["JSON.ARRLEN", "a", "$.s"]), ints(&[None]));
         assert_eq!(t.ok(&["JSON.ARRLEN", "a", ".n.a"]), Reply::Int(5));
         assert_eq!(t.ok(&["JSON.ARRLEN", "nokey", ".a"]), Reply::Nil);
         assert_eq!(t.err(&["JSON.ARRLEN", "nokey", "$.a"]), NO_KEY);
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$..a", "2"]), ints(&[Some(1), Some(1)]));
-        assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$..a", r#""t""#, "2"]), ints(&[Some(2), Some(4)]));
+        assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$..a", r#""t""#, "2"]), ints(&[Some(4), Some(2)]));
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$.n.a", "3", "0", "2"]), ints(&[Some(-1)]));
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$.n.a", "3", "-3", "-1"]), ints(&[Some(2)]));
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$.n.a", "2.0"]), ints(&[Some(-1)]));
@@ -1252,30 +1260,30 @@ mod tests {
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", ".a", "null"]), Reply::Int(3));
         assert_eq!(t.ok(&["JSON.ARRINDEX", "a", "$.e", "1"]), ints(&[Some(-1)]));
         assert_eq!(t.err(&["JSON.ARRINDEX", "a", ".s", "1"]), "WRONGTYPE wrong type of path value - expected array but found string");
-        assert_eq!(t.ok(&["JSON.ARRINSERT", "a", "$..a", "0", "0"]), ints(&[Some(5), Some(6)]));
+        assert_eq!(t.ok(&["JSON.ARRINSERT", "a", "$..a", "0", "0"]), ints(&[Some(6), Some(5)]));
         assert_eq!(t.ok(&["JSON.ARRINSERT", "a", ".a", "-1", "8", "9"]), Reply::Int(7));
         assert_eq!(t.err(&["JSON.ARRINSERT", "a", "$..a", "7", "0"]), "ERR index out of bounds");
         assert_eq!(get(&mut t, "a", "$.a"), b(r#"[[0,1,2,"t",8,9,null]]"#));
-        assert_eq!(t.ok(&["JSON.ARRPOP", "a", "$..a"]), Reply::Array(vec![b("null"), b(r#""t""#)]));
+        assert_eq!(t.ok(&["JSON.ARRPOP", "a", "$..a"]), Reply::Array(vec![b(r#""t""#), b("null")]));
         assert_eq!(t.ok(&["JSON.ARRPOP", "a", ".a", "0"]), b("0"));
         assert_eq!(t.ok(&["JSON.ARRPOP", "a", "$.e"]), Reply::Array(vec![Reply::Nil]));
         assert_eq!(t.ok(&["JSON.ARRPOP", "a", ".e"]), Reply::Nil);
         assert_eq!(t.ok(&["JSON.ARRPOP", "a", "$.s"]), Reply::Array(vec![Reply::Nil]));
         assert_eq!(t.ok(&["JSON.ARRPOP", "a", "$.n.a", "99"]), Reply::Array(vec![b("2")]));
         assert_eq!(t.err(&["JSON.ARRPOP", "nokey"]), NO_KEY);
-        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[[1,2,"t",8,9],[0,1,2,3]]"#));
+        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[[0,1,2,3],[1,2,"t",8,9]]"#));
         assert_eq!(t.ok(&["JSON.ARRTRIM", "a", "$..a", "1", "2"]), ints(&[Some(2), Some(2)]));
-        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[[2,"t"],[1,2]]"#));
+        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[[1,2],[2,"t"]]"#));
         assert_eq!(t.ok(&["JSON.ARRTRIM", "a", ".a", "-1", "99"]), Reply::Int(1));
         assert_eq!(t.ok(&["JSON.ARRTRIM", "a", "$.n.a", "5", "10"]), ints(&[Some(0)]));
         assert_eq!(t.ok(&["JSON.ARRTRIM", "a", "$.s", "0", "1"]), ints(&[None]));
-        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[["t"],[]]"#));
+        assert_eq!(get(&mut t, "a", "$..a"), b(r#"[[],["t"]]"#));
         // Nested arrays mutated together: inner ones first, so locations stay valid.
         t.ok(&["JSON.SET", "x", "$", r#"{"x":[[1,2],[3,4]]}"#]);
         let nil = Reply::Nil;
         assert_eq!(
             t.ok(&["JSON.ARRPOP", "x", "$..*", "0"]),
-            Reply::Array(vec![b("[2]"), b("1"), b("3"), nil.clone(), nil.clone(), nil.clone(), nil])
+            Reply::Array(vec![nil.clone(), nil.clone(), nil.clone(), nil, b("1"), b("3"), b("[2]")])
         );
         assert_eq!(t.ok(&["JSON.GET", "x"]), b(r#"{"x":[[4]]}"#));
     }
@@ -1287,7 +1295,7 @@ mod tests {
         assert_eq!(t.ok(&["JSON.OBJKEYS", "o"]), arr(&["b", "a", "s"]));
         assert_eq!(
             t.ok(&["JSON.OBJKEYS", "o", "$..*"]),
-            Reply::Array(vec![Reply::Nil, arr(&["z", "y"]), Reply::Nil, Reply::Nil, Reply::Nil])
+            Reply::Array(vec![Reply::Nil, Reply::Nil, Reply::Nil, arr(&["z", "y"]), Reply::Nil])
         );
         assert_eq!(t.ok(&["JSON.OBJKEYS", "o", ".zz"]), Reply::Nil);
         assert_eq!(t.err(&["JSON.OBJKEYS", "o", ".s"]), "ERR Path '$.s' does not exist or not an object");

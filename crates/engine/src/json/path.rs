@@ -167,7 +167,7 @@ impl Path {
 
     /// Every match, in document order for each step, with its location.
     pub fn eval<'a>(&self, doc: &'a Json) -> Vec<Located<'a>> {
-        run(&self.steps, doc, vec![(Vec::new(), doc)])
+        run(&self.steps, doc, vec![(Vec::new(), doc)], !self.legacy)
     }
 
     /// Every matched value.
@@ -186,7 +186,7 @@ impl Path {
     }
 }
 
-fn run<'a>(steps: &[Step], root: &'a Json, start: Vec<Located<'a>>) -> Vec<Located<'a>> {
+fn run<'a>(steps: &[Step], root: &'a Json, start: Vec<Located<'a>>, post: bool) -> Vec<Located<'a>> {
     let mut cur = start;
     for step in steps {
         let mut next = Vec::new();
@@ -195,7 +195,7 @@ fn run<'a>(steps: &[Step], root: &'a Json, start: Vec<Located<'a>>) -> Vec<Locat
                 Step::Child(sel) => apply(sel, &loc, node, root, &mut next),
                 Step::Descend(sel) => {
                     let mut nodes = Vec::new();
-                    descendants(loc, node, &mut nodes);
+                    descendants(loc, node, &mut nodes, post);
                     for (l, n) in nodes {
                         apply(sel, &l, n, root, &mut next);
                     }
@@ -207,20 +207,28 @@ fn run<'a>(steps: &[Step], root: &'a Json, start: Vec<Located<'a>>) -> Vec<Locat
     cur
 }
 
-fn descendants<'a>(loc: Vec<Seg>, node: &'a Json, out: &mut Vec<Located<'a>>) {
-    out.push((loc.clone(), node));
+/// A node and all nodes below it. `post` lists each node after everything below it (the hosted
+/// service's order for JSONPath `$..`: deeper matches first, e.g. `$..a` of
+/// `{"a":1,"o":{"a":2}}` is `[2,1]`); otherwise before (RedisJSON's order, kept for legacy paths).
+fn descendants<'a>(loc: Vec<Seg>, node: &'a Json, out: &mut Vec<Located<'a>>, post: bool) {
+    if !post {
+        out.push((loc.clone(), node));
+    }
     match node {
         Json::Array(a) => {
             for (i, v) in a.iter().enumerate() {
-                descendants(child(&loc, Seg::Idx(i)), v, out);
+                descendants(child(&loc, Seg::Idx(i)), v, out, post);
             }
         }
         Json::Object(o) => {
             for (k, v) in o.iter() {
-                descendants(child(&loc, Seg::Key(k.clone())), v, out);
+                descendants(child(&loc, Seg::Key(k.clone())), v, out, post);
             }
         }
         _ => {}
+    }
+    if post {
+        out.push((loc, node));
     }
 }
 
@@ -308,8 +316,8 @@ fn slice(start: Option<i64>, end: Option<i64>, step: Option<i64>, len: usize) ->
 
 fn operand<'x>(op: &'x Operand, cur: &'x Json, root: &'x Json) -> Option<&'x Json> {
     match op {
-        Operand::Current(steps) => run(steps, root, vec![(Vec::new(), cur)]).into_iter().next().map(|(_, v)| v),
-        Operand::Root(steps) => run(steps, root, vec![(Vec::new(), root)]).into_iter().next().map(|(_, v)| v),
+        Operand::Current(steps) => run(steps, root, vec![(Vec::new(), cur)], false).into_iter().next().map(|(_, v)| v),
+        Operand::Root(steps) => run(steps, root, vec![(Vec::new(), root)], false).into_iter().next().map(|(_, v)| v),
         Operand::Lit(v) => Some(v),
     }
 }
@@ -738,7 +746,7 @@ mod tests {
         assert_eq!(q("$.a"), "[1]");
         assert_eq!(q("a"), "[1]");
         assert_eq!(q(".b.c[2].a"), "[3]");
-        assert_eq!(q("$..a"), "[1,2,3]");
+        assert_eq!(q("$..a"), "[3,2,1]"); // deeper first, as the hosted service
         assert_eq!(q("$.b.*"), r#"[2,[1,2,{"a":3}]]"#);
         assert_eq!(q("$.arr[-1]"), "[40]");
         assert_eq!(q("$.arr[0:2]"), "[10,20]");
@@ -798,7 +806,7 @@ mod tests {
         let d = doc();
         assert_eq!(parent.eval(&d)[0].0, vec![Seg::Key("b".into())]);
         let locs: Vec<Vec<Seg>> = Path::parse(b"$..a").unwrap().eval(&d).into_iter().map(|(l, _)| l).collect();
-        assert_eq!(locs[2], vec![Seg::Key("b".into()), Seg::Key("c".into()), Seg::Idx(2), Seg::Key("a".into())]);
+        assert_eq!(locs[0], vec![Seg::Key("b".into()), Seg::Key("c".into()), Seg::Idx(2), Seg::Key("a".into())]);
         assert_eq!(Path::parse(b"$.nope").unwrap().first(&d).unwrap_err().to_string(), "ERR Path '$.nope' does not exist");
     }
 }
