@@ -535,17 +535,20 @@ impl Stream {
         None
     }
 
-    /// How many entries the group has not read yet (`lag`), when it can be known.
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// How many entries the group has not read yet (`lag`), when it can be known. Like Redis,
+    /// a plain difference: negative when `XGROUP SETID ... ENTRIESREAD` claimed more reads than
+    /// entries were ever added.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let lag = |read: u64| (self.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = g.entries_read {
             if !self.has_tombstones_from(g.last_id) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(lag(read));
             }
         }
-        self.estimate_read_counter(g.last_id).map(|read| self.entries_added.saturating_sub(read))
+        self.estimate_read_counter(g.last_id).map(lag)
     }
 
     /// Moves the group's last delivered id forward to `id` (an entry being delivered), keeping

@@ -391,19 +391,15 @@ fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// `XACKDEL key group [KEEPREF|DELREF|ACKED] IDS numids id ...`: acknowledges each id in the
 /// group, then deletes it as XDELEX would: per id -1 (no such entry), 1 (deleted) or 2 (kept
 /// because a group still needs it, under ACKED).
+///
+/// Hosted-service behaviour: a group that does not exist is not an error (Redis 8.2 answers
+/// `NOGROUP`); there is nothing to acknowledge, and each id gets its deletion result.
 fn xackdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (policy, ids) = policy_and_ids(a, 3)?;
     let key = &a[1];
     let Some(s) = ctx.get_stream_mut(key)? else {
         return Ok(Reply::Array(ids.iter().map(|_| Reply::Int(-1)).collect()));
     };
-    if !s.groups.contains_key(&a[2]) {
-        return Err(CmdError::Other(format!(
-            "NOGROUP No such consumer group '{}' for key name '{}'",
-            String::from_utf8_lossy(&a[2]),
-            String::from_utf8_lossy(key)
-        )));
-    }
     let mut out = Vec::with_capacity(ids.len());
     let mut changed = 0;
     for id in ids {

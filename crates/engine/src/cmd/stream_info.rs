@@ -121,7 +121,7 @@ fn xinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                         (field("pending"), Reply::Int(g.pel.len() as i64)),
                         (field("last-delivered-id"), id_reply(g.last_id)),
                         (field("entries-read"), opt_int(g.entries_read)),
-                        (field("lag"), opt_int(s.lag(g))),
+                        (field("lag"), s.lag(g).map_or(Reply::Nil, Reply::Int)),
                     ])
                 })
                 .collect(),
@@ -186,7 +186,7 @@ fn full_group(s: &Stream, name: &Bytes, g: &Group, count: usize) -> Reply {
         (field("name"), Reply::Bulk(name.clone())),
         (field("last-delivered-id"), id_reply(g.last_id)),
         (field("entries-read"), opt_int(g.entries_read)),
-        (field("lag"), opt_int(s.lag(g))),
+        (field("lag"), s.lag(g).map_or(Reply::Nil, Reply::Int)),
         (field("pel-count"), Reply::Int(g.pel.len() as i64)),
         (field("pending"), Reply::Array(pel)),
         (field("consumers"), Reply::Array(consumers)),
