@@ -159,3 +159,85 @@ def test_groups_survive_restart_and_rewrite(durable_server):
     c = rewrite_kill_restart(s, c)
     assert snapshot(c) == before
     c.close()
+
+
+NOGROUP_TEXT = "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option"
+
+
+def blocked(c, fn, action, delay=0.3):
+    out: list = []
+
+    def target():
+        try:
+            out.append(fn(c))
+        except redis.ResponseError as e:
+            out.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    time.sleep(delay)
+    action()
+    t.join(10)
+    assert not t.is_alive()
+    return out[0]
+
+
+@pytest.mark.parametrize("how", ["destroy", "del", "del-recreate"])
+def test_losing_the_group_unblocks_xreadgroup_with_nogroup(server, r, how):
+    """Redis 7.2+ (t_stream.c) re-runs the blocked XREADGROUP, which finds no group:
+    `NOGROUP No such key ... in XREADGROUP with GROUP option`. (redis-server 7.0 answered
+    `NOGROUP the consumer group this client was blocked on no longer exists` after DESTROY and
+    `UNBLOCKED the stream key no longer exists` after DEL.)"""
+    c = server.client(single_connection_client=True)
+    r.xgroup_create("s", "g", id="$", mkstream=True)
+    actions = {
+        "destroy": lambda: r.xgroup_destroy("s", "g"),
+        "del": lambda: r.delete("s"),
+        "del-recreate": lambda: (r.delete("s"), r.xadd("s", {"f": "v"}, id="9-0")),
+    }
+    got = blocked(c, lambda c: c.xreadgroup("g", "c", {"s": ">"}, block=5000), actions[how])
+    assert isinstance(got, redis.ResponseError) and str(got) == NOGROUP_TEXT
+    # The connection goes on normally.
+    assert c.ping() is True
+    c.close()
+
+
+def test_xackdel_on_a_missing_group_answers_per_id(r):
+    """Hosted-service behaviour: no NOGROUP error; nothing to acknowledge, each id deleted."""
+    for i in range(1, 4):
+        r.xadd("s", {"i": str(i)}, id=f"{i}-0")
+    assert r.execute_command("XACKDEL", "s", "nope", "IDS", 2, "1-0", "9-0") == [1, -1]
+    assert r.execute_command("XACKDEL", "s", "nope", "KEEPREF", "IDS", 1, "2-0") == [1]
+    assert r.execute_command("XACKDEL", "missing", "nope", "IDS", 1, "1-0") == [-1]
+    assert r.xlen("s") == 1
+
+
+def test_trim_layout_survives_restart_and_rewrite(durable_server):
+    """The node layout (deleted entries included) comes back from the log and from a rewrite,
+    so a later `~` trim removes what it would have removed before."""
+    s = durable_server("always")
+    c = s.client(single_connection_client=True)
+    for i in range(1, 251):
+        c.xadd("t", {"f": "v" * (i % 7)}, id=f"{i}-0")
+    c.xdel("t", *[f"{i}-0" for i in range(101, 150)])
+    # Nodes 1..100, 101..200 (101..149 deleted), 201..250: dropping the first node would go
+    # below 120, so nothing goes.
+    c.xadd("t", {"f": "x"}, id="251-0", maxlen=120, approximate=True)
+    assert c.xlen("t") == 202
+    c.xadd("t", {"f": "y"}, id="252-0")
+    # Exact: the first node, then 150-0 and 151-0 marked deleted inside the second.
+    assert c.xtrim("t", maxlen=101, approximate=False) == 102
+
+    def layout(c):
+        return c.xlen("t"), c.xinfo_stream("t")["radix-tree-keys"], c.dump("t")
+
+    before = layout(c)
+    assert before[:2] == (101, 2)
+    c.close()
+    s.kill()
+    c = restart_client(s)
+    assert layout(c) == before
+    c = rewrite_kill_restart(s, c)
+    assert layout(c) == before
+    assert c.xtrim("t", maxlen=2, approximate=True) == 49  # the node of 101..200 (152..200 live)
+    c.close()

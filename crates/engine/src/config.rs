@@ -57,6 +57,10 @@ pub struct RuntimeConfig {
     pub slowlog_log_slower_than: i64,
     /// Entries the slow log keeps.
     pub slowlog_max_len: u64,
+    /// Entries per stream listpack node, deleted ones included (`stream-node-max-entries`, 0 = no limit).
+    pub stream_node_max_entries: u64,
+    /// Bytes per stream listpack node (`stream-node-max-bytes`, 0 = no limit).
+    pub stream_node_max_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -72,6 +76,8 @@ impl Default for RuntimeConfig {
             notify_keyspace_events: 0,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
         }
     }
 }
@@ -108,6 +114,8 @@ impl RuntimeConfig {
             ("notify-keyspace-events", crate::notify::flags_to_string(self.notify_keyspace_events)),
             ("slowlog-log-slower-than", self.slowlog_log_slower_than.to_string()),
             ("slowlog-max-len", self.slowlog_max_len.to_string()),
+            ("stream-node-max-entries", self.stream_node_max_entries.to_string()),
+            ("stream-node-max-bytes", self.stream_node_max_bytes.to_string()),
         ]
     }
 
@@ -137,6 +145,8 @@ impl RuntimeConfig {
             }
             "slowlog-log-slower-than" => self.slowlog_log_slower_than = value.parse::<i64>().map_err(|_| bad())?,
             "slowlog-max-len" => self.slowlog_max_len = num(value)?,
+            "stream-node-max-entries" => self.stream_node_max_entries = value.parse::<u64>().ok().filter(|n| *n <= i64::MAX as u64).ok_or_else(bad)?,
+            "stream-node-max-bytes" => self.stream_node_max_bytes = num(value)?.min(i64::MAX as u64),
             _ => return Err(CmdError::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))),
         }
         Ok(())

@@ -1,11 +1,20 @@
 //! The stream type (Redis `t_stream.c`'s data): entries ordered by `<ms>-<seq>` ids, the
 //! metadata `XINFO` and `XSETID` expose (last id, entries ever added, largest deleted id), and
 //! consumer groups with their pending entries lists (PELs).
+//!
+//! Redis stores entries in listpack nodes of a radix tree, and `~` trimming removes whole nodes
+//! only, so what `XADD ... MAXLEN ~ n` keeps depends on where the node boundaries fall. The
+//! stream models them ([`Node`]): each node's first (master) id, its master fields, how many live
+//! entries it holds, the deleted ones it still carries (their data too, so DUMP writes the same
+//! listpacks Redis would) and its listpack size in bytes, maintained by the same rules as
+//! Redis 7's `streamAppendItem`, `streamTrim` and `streamIteratorRemoveEntry`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use bytes::Bytes;
+
+use crate::rdb::listpack::{element_size, int_element_size};
 
 /// A stream entry id, `<ms>-<seq>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
@@ -93,6 +102,88 @@ pub struct Stream {
     pub entries_added: u64,
     /// Consumer groups by name (name order, as Redis's radix tree lists them).
     pub groups: BTreeMap<Bytes, Group>,
+    /// Redis's listpack nodes, by master (first) id.
+    pub nodes: BTreeMap<StreamId, Node>,
+}
+
+/// How large a listpack node may grow (`stream-node-max-entries`, `stream-node-max-bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeLimits {
+    /// Entries per node, deleted ones included (0 = no limit).
+    pub max_entries: u64,
+    /// Bytes per node (0 = Redis's hard cap of 1 GB).
+    pub max_bytes: u64,
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        NodeLimits { max_entries: 100, max_bytes: 4096 }
+    }
+}
+
+/// `STREAM_LISTPACK_MAX_SIZE`: the largest node whatever `stream-node-max-bytes` says.
+const LISTPACK_MAX_SIZE: u64 = 1 << 30;
+/// Entry flag bits in a node (`STREAM_ITEM_FLAG_*`).
+pub const FLAG_DELETED: i64 = 1;
+/// Entry flag: the entry's field names are the master entry's.
+pub const FLAG_SAMEFIELDS: i64 = 2;
+
+/// One listpack node of Redis's layout: live entries are in [`Stream::entries`] (ids from the
+/// node's key to `last`), deleted ones it still holds in `tombstones`.
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// The id of the last entry written into the node (deleted or not).
+    pub last: StreamId,
+    /// Live entries in the node (the master entry's `count`).
+    pub live: u64,
+    /// The master entry's field names (those of the entry that opened the node).
+    pub master_fields: Vec<Bytes>,
+    /// Entries marked deleted, still in the listpack (the master entry's `deleted`).
+    pub tombstones: BTreeMap<StreamId, Vec<Bytes>>,
+    /// Listpack bytes other than the two counters (header, master entry, entries, terminator).
+    pub body: u64,
+}
+
+impl Node {
+    /// A node opened by an entry with these fields (not yet counted).
+    fn open(fields: &[Bytes]) -> Node {
+        let master_fields: Vec<Bytes> = fields.iter().step_by(2).cloned().collect();
+        // Header (total bytes, element count), the master entry without its two counters
+        // (num-fields, names, the zero terminator), and the listpack terminator.
+        let body = 6
+            + int_element_size(master_fields.len() as i64)
+            + master_fields.iter().map(|f| element_size(f)).sum::<usize>()
+            + int_element_size(0)
+            + 1;
+        Node { last: StreamId::MIN, live: 0, master_fields, tombstones: BTreeMap::new(), body: body as u64 }
+    }
+
+    /// The listpack's size in bytes (`lpBytes`).
+    pub fn bytes(&self) -> u64 {
+        self.body + int_element_size(self.live as i64) as u64 + int_element_size(self.tombstones.len() as i64) as u64
+    }
+
+    /// True if an entry with these fields stores only its values (`SAMEFIELDS`).
+    pub fn same_fields(&self, fields: &[Bytes]) -> bool {
+        fields.len() == 2 * self.master_fields.len() && fields.iter().step_by(2).zip(&self.master_fields).all(|(a, b)| a == b)
+    }
+
+    /// Bytes an entry takes in this node whose master id is `master`.
+    fn entry_bytes(&self, master: StreamId, id: StreamId, fields: &[Bytes]) -> u64 {
+        let pairs = fields.len() / 2;
+        let same = self.same_fields(fields);
+        let mut n = int_element_size(if same { FLAG_SAMEFIELDS } else { 0 })
+            + int_element_size(id.ms.wrapping_sub(master.ms) as i64)
+            + int_element_size(id.seq.wrapping_sub(master.seq) as i64);
+        if same {
+            n += fields.iter().skip(1).step_by(2).map(|v| element_size(v)).sum::<usize>();
+            n += int_element_size(pairs as i64 + 3);
+        } else {
+            n += int_element_size(pairs as i64) + fields.iter().map(|x| element_size(x)).sum::<usize>();
+            n += int_element_size(2 * pairs as i64 + 4);
+        }
+        n as u64
+    }
 }
 
 /// A consumer group.
@@ -216,59 +307,162 @@ impl Stream {
         if ms > last.ms {
             return Some(StreamId::new(ms, 0));
         }
-        if explicit_ms && ms < last.ms {
-            return None;
+        if explicit_ms {
+            // `<ms>-*` never moves to the next millisecond: past the last sequence it fails.
+            return if ms < last.ms { None } else { last.seq.checked_add(1).map(|seq| StreamId::new(ms, seq)) };
         }
         last.next()
     }
 
-    /// Appends an entry (the id must be greater than the last id).
-    pub fn add(&mut self, id: StreamId, fields: Vec<Bytes>) {
+    /// Appends an entry (the id must be greater than the last id) to the tail node, or to a new
+    /// node when the tail is full by `limits` (Redis 7's `streamAppendItem`: a node is full when
+    /// its entries, deleted ones included, reach `max_entries`, or when its bytes plus the new
+    /// entry's field and value lengths reach `max_bytes`).
+    pub fn add(&mut self, id: StreamId, fields: Vec<Bytes>, limits: NodeLimits) {
+        let raw: u64 = fields.iter().map(|f| f.len() as u64).sum();
+        let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > LISTPACK_MAX_SIZE { LISTPACK_MAX_SIZE } else { limits.max_bytes };
+        let full = match self.nodes.last_key_value() {
+            None => true,
+            Some((_, n)) => {
+                n.bytes().saturating_add(raw) >= max_bytes
+                    || (limits.max_entries != 0 && n.live + n.tombstones.len() as u64 >= limits.max_entries)
+            }
+        };
+        if full {
+            self.nodes.insert(id, Node::open(&fields));
+        }
+        if let Some(mut tail) = self.nodes.last_entry() {
+            let master = *tail.key();
+            let node = tail.get_mut();
+            node.body += node.entry_bytes(master, id, &fields);
+            node.live += 1;
+            node.last = id;
+        }
         self.entries.insert(id, fields);
         self.last_id = id;
         self.entries_added += 1;
     }
 
-    /// Deletes one entry; true if it existed.
-    pub fn delete(&mut self, id: StreamId) -> bool {
-        let found = self.entries.remove(&id).is_some();
-        if found && id > self.max_deleted_id {
-            self.max_deleted_id = id;
-        }
-        found
+    /// The node holding `id` (its master id).
+    fn node_of(&self, id: StreamId) -> Option<StreamId> {
+        self.nodes.range(..=id).next_back().map(|(k, _)| *k)
     }
 
-    /// Trims from the oldest end; `limit` caps how many entries go (0 = no cap). Returns how
-    /// many were removed. With [`RefPolicy::Acked`] entries some group still needs stay (and
-    /// trimming goes on past them); with [`RefPolicy::DelRef`] the groups forget removed entries.
-    pub fn trim(&mut self, how: Trim, limit: u64, policy: RefPolicy) -> u64 {
+    /// Deletes one entry (XDEL); true if it existed. The entry stays in its node as deleted,
+    /// and a node left with no live entries goes (`streamIteratorRemoveEntry`).
+    pub fn delete(&mut self, id: StreamId) -> bool {
+        let Some(fields) = self.entries.remove(&id) else { return false };
+        if id > self.max_deleted_id {
+            self.max_deleted_id = id;
+        }
+        if let Some(key) = self.node_of(id) {
+            if let Some(node) = self.nodes.get_mut(&key) {
+                if node.live <= 1 {
+                    self.nodes.remove(&key);
+                } else {
+                    node.live -= 1;
+                    node.tombstones.insert(id, fields);
+                }
+            }
+        }
+        true
+    }
+
+    /// Marks a live entry deleted inside its node (trimming within a node); the node stays even
+    /// when it holds no live entry any more, as in Redis's `streamTrim`.
+    fn mark_deleted(&mut self, id: StreamId, policy: RefPolicy) {
+        let Some(fields) = self.entries.remove(&id) else { return };
+        if let Some(node) = self.node_of(id).and_then(|k| self.nodes.get_mut(&k)) {
+            node.live = node.live.saturating_sub(1);
+            node.tombstones.insert(id, fields);
+        }
+        if policy == RefPolicy::DelRef {
+            self.forget(id);
+        }
+    }
+
+    /// Removes the first node and its entries; returns how many live entries went.
+    fn remove_first_node(&mut self, policy: RefPolicy) -> u64 {
+        let Some((key, node)) = self.nodes.pop_first() else { return 0 };
+        let ids: Vec<StreamId> = self.entries.range(key..=node.last).map(|(id, _)| *id).collect();
+        for id in &ids {
+            self.entries.remove(id);
+            if policy == RefPolicy::DelRef {
+                self.forget(*id);
+            }
+        }
+        ids.len() as u64
+    }
+
+    /// Trims from the oldest end as Redis's `streamTrim` does, returning how many entries went.
+    /// Whole nodes go first (with `MAXLEN`, while the entries left stay at or above the
+    /// threshold; with `MINID`, while the node's last id is below it); `approx` (`~`) stops
+    /// there, otherwise entries of the next node are removed one by one. `limit` caps the
+    /// entries removed, counted by whole nodes (0 = no cap). Trimming, unlike XDEL, leaves
+    /// `max_deleted_id` alone. With [`RefPolicy::Acked`] entries some group still needs stay;
+    /// with [`RefPolicy::DelRef`] the groups forget removed entries.
+    pub fn trim(&mut self, how: Trim, approx: bool, limit: u64, policy: RefPolicy) -> u64 {
         if policy == RefPolicy::Acked && !self.groups.is_empty() {
-            return self.trim_acked(how, limit);
+            return self.trim_acked(how, approx, limit);
         }
         let mut removed = 0;
-        loop {
-            if limit != 0 && removed >= limit {
+        while let Some((&key, node)) = self.nodes.first_key_value() {
+            let len = self.entries.len() as u64;
+            if matches!(how, Trim::MaxLen(n) if len <= n) {
                 break;
             }
-            let Some((&first, _)) = self.entries.first_key_value() else { break };
-            let drop = match how {
-                Trim::MaxLen(n) => self.entries.len() as u64 > n,
-                Trim::MinId(min) => first < min,
+            let live = node.live;
+            if limit != 0 && removed + live > limit {
+                break;
+            }
+            let whole = match how {
+                Trim::MaxLen(n) => len - live >= n,
+                Trim::MinId(min) => node.last < min,
             };
-            if !drop {
+            if whole {
+                removed += self.remove_first_node(policy);
+                continue;
+            }
+            if approx {
                 break;
             }
-            // Trimming, unlike XDEL, leaves `max_deleted_id` alone (as Redis does).
-            self.entries.pop_first();
-            if policy == RefPolicy::DelRef {
-                self.forget(first);
+            let ids: Vec<StreamId> = self.entries.range(key..=node.last).map(|(id, _)| *id).collect();
+            for id in ids {
+                let stop = match how {
+                    Trim::MaxLen(n) => self.entries.len() as u64 <= n,
+                    Trim::MinId(min) => id >= min,
+                };
+                if stop {
+                    break;
+                }
+                self.mark_deleted(id, policy);
+                removed += 1;
             }
-            removed += 1;
+            break;
         }
         removed
     }
 
-    fn trim_acked(&mut self, how: Trim, limit: u64) -> u64 {
+    /// `ACKED` trimming: only entries no group needs go. With `approx` whole nodes only (each
+    /// with no entry still needed); otherwise entry by entry, past the ones still needed.
+    fn trim_acked(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
+        if approx {
+            let mut removed = 0;
+            while let Some((&key, node)) = self.nodes.first_key_value() {
+                let len = self.entries.len() as u64;
+                let live = node.live;
+                let done = match how {
+                    Trim::MaxLen(n) => len <= n || len - live < n,
+                    Trim::MinId(min) => node.last >= min,
+                };
+                let needed = self.entries.range(key..=node.last).any(|(id, _)| self.referenced(*id));
+                if done || needed || (limit != 0 && removed + live > limit) {
+                    break;
+                }
+                removed += self.remove_first_node(RefPolicy::KeepRef);
+            }
+            return removed;
+        }
         let candidates: Vec<StreamId> = match how {
             Trim::MaxLen(n) => {
                 let excess = (self.entries.len() as u64).saturating_sub(n) as usize;
@@ -279,7 +473,7 @@ impl Stream {
         let cap = if limit == 0 { usize::MAX } else { limit as usize };
         let mut removed = 0;
         for id in candidates.into_iter().take(cap) {
-            self.entries.remove(&id);
+            self.mark_deleted(id, RefPolicy::KeepRef);
             removed += 1;
         }
         removed
@@ -341,17 +535,20 @@ impl Stream {
         None
     }
 
-    /// How many entries the group has not read yet (`lag`), when it can be known.
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// How many entries the group has not read yet (`lag`), when it can be known. Like Redis,
+    /// a plain difference: negative when `XGROUP SETID ... ENTRIESREAD` claimed more reads than
+    /// entries were ever added.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let lag = |read: u64| (self.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = g.entries_read {
             if !self.has_tombstones_from(g.last_id) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(lag(read));
             }
         }
-        self.estimate_read_counter(g.last_id).map(|read| self.entries_added.saturating_sub(read))
+        self.estimate_read_counter(g.last_id).map(lag)
     }
 
     /// Moves the group's last delivered id forward to `id` (an entry being delivered), keeping
@@ -390,7 +587,8 @@ impl Stream {
     pub fn approx_size(&self) -> usize {
         let entries: usize = self.entries.values().map(|f| 48 + f.iter().map(|b| b.len() + 16).sum::<usize>()).sum();
         let groups: usize = self.groups.iter().map(|(name, g)| 96 + name.len() + g.pel.len() * 96 + g.consumers.len() * 64).sum();
-        entries + groups
+        let nodes: usize = self.nodes.values().map(|n| 64 + n.master_fields.len() * 16 + n.tombstones.len() * 64).sum();
+        entries + groups + nodes
     }
 }
 
@@ -419,17 +617,80 @@ mod tests {
         for i in 1..=10 {
             let id = s.next_id(100, false).unwrap();
             assert_eq!(id, StreamId::new(100, if i == 1 { 0 } else { i - 1 }));
-            s.add(id, vec![Bytes::from("f"), Bytes::from(i.to_string())]);
+            s.add(id, vec![Bytes::from("f"), Bytes::from(i.to_string())], NodeLimits::default());
         }
         assert_eq!(s.next_id(99, true), None);
         assert_eq!(s.next_id(99, false), Some(StreamId::new(100, 10)));
-        assert_eq!(s.trim(Trim::MaxLen(7), 2, RefPolicy::KeepRef), 2);
-        assert_eq!(s.trim(Trim::MaxLen(7), 0, RefPolicy::KeepRef), 1);
+        assert_eq!(s.trim(Trim::MaxLen(7), false, 0, RefPolicy::KeepRef), 3);
         assert_eq!(s.len(), 7);
         assert_eq!(s.max_deleted_id, StreamId::MIN);
-        assert_eq!(s.trim(Trim::MinId(StreamId::new(100, 5)), 0, RefPolicy::KeepRef), 2);
+        assert_eq!(s.trim(Trim::MinId(StreamId::new(100, 5)), false, 0, RefPolicy::KeepRef), 2);
         let r = s.range(StreamId::MIN, StreamId::MAX, Some(2), true);
         assert_eq!(r.iter().map(|(id, _)| id.seq).collect::<Vec<_>>(), vec![9, 8]);
         assert_eq!(s.entries_added, 10);
+        // Trimmed entries stay in their node as deleted ones.
+        assert_eq!(s.nodes.len(), 1);
+        assert_eq!(s.nodes.values().next().map(|n| (n.live, n.tombstones.len())), Some((5, 5)));
+    }
+
+    fn filled(n: u64, limits: NodeLimits) -> Stream {
+        let mut s = Stream::default();
+        for i in 1..=n {
+            s.add(StreamId::new(i, 0), vec![Bytes::from("f"), Bytes::from("v")], limits);
+        }
+        s
+    }
+
+    fn node_sizes(s: &Stream) -> Vec<(u64, usize)> {
+        s.nodes.values().map(|n| (n.live, n.tombstones.len())).collect()
+    }
+
+    #[test]
+    fn approximate_trimming_removes_whole_nodes_only() {
+        // 111 entries: nodes of 100 and 11; removing the first would leave 11 < 30.
+        let mut s = filled(111, NodeLimits::default());
+        assert_eq!(node_sizes(&s), [(100, 0), (11, 0)]);
+        assert_eq!(s.trim(Trim::MaxLen(30), true, 10_000, RefPolicy::KeepRef), 0);
+        assert_eq!(s.trim(Trim::MaxLen(10), true, 99, RefPolicy::KeepRef), 0, "LIMIT below a node");
+        assert_eq!(s.trim(Trim::MaxLen(10), true, 0, RefPolicy::KeepRef), 100);
+        assert_eq!(s.len(), 11);
+        // MINID: a node goes when its last id (deleted entries included) is below the minimum.
+        let mut s = filled(300, NodeLimits::default());
+        s.delete(StreamId::new(200, 0));
+        assert_eq!(s.trim(Trim::MinId(StreamId::new(200, 0)), true, 0, RefPolicy::KeepRef), 100);
+        assert_eq!(s.trim(Trim::MinId(StreamId::new(201, 0)), true, 0, RefPolicy::KeepRef), 99);
+        assert_eq!(s.first_id(), StreamId::new(201, 0));
+    }
+
+    #[test]
+    fn nodes_fill_by_entries_deleted_ones_included_and_by_bytes() {
+        let mut s = filled(99, NodeLimits::default());
+        s.delete(StreamId::new(50, 0));
+        s.add(StreamId::new(100, 0), vec![Bytes::from("f"), Bytes::from("v")], NodeLimits::default());
+        s.add(StreamId::new(101, 0), vec![Bytes::from("f"), Bytes::from("v")], NodeLimits::default());
+        assert_eq!(node_sizes(&s), [(99, 1), (1, 0)]);
+        // Deleting a node's last live entry removes the node.
+        s.delete(StreamId::new(101, 0));
+        assert_eq!(node_sizes(&s), [(99, 1)]);
+        // 1000-byte values: a node takes 4 (4066 bytes, and 4066 + 1001 >= 4096).
+        let mut s = Stream::default();
+        let v = Bytes::from(vec![b'x'; 1000]);
+        for i in 1..=6 {
+            s.add(StreamId::new(i, 0), vec![Bytes::from("f"), v.clone()], NodeLimits::default());
+        }
+        assert_eq!(node_sizes(&s), [(4, 0), (2, 0)]);
+        assert_eq!(s.nodes.values().next().map(Node::bytes), Some(4066));
+        // No entry limit: bytes alone decide.
+        let s = filled(300, NodeLimits { max_entries: 0, max_bytes: 4096 });
+        assert!(s.nodes.len() < 3, "{:?}", node_sizes(&s));
+    }
+
+    #[test]
+    fn partial_sequence_at_its_maximum_does_not_roll_over() {
+        let mut s = Stream::default();
+        s.add(StreamId::new(5, u64::MAX), vec![Bytes::from("f"), Bytes::from("v")], NodeLimits::default());
+        assert_eq!(s.next_id(5, true), None);
+        assert_eq!(s.next_id(6, true), Some(StreamId::new(6, 0)));
+        assert_eq!(s.next_id(1, false), Some(StreamId::new(6, 0)));
     }
 }

@@ -2,8 +2,8 @@
 //! flat arrays in RESP2 and REST).
 //!
 //! Hosted-service behaviour: `XINFO CONSUMERS` on a missing group answers `[]`, not `NOGROUP`.
-//! `radix-tree-keys`/`radix-tree-nodes` describe Redis's storage layout (listpacks of up to 100
-//! entries in a radix tree); stashd reports what that layout would have for the live entries.
+//! `radix-tree-keys` is the number of listpack nodes of Redis's layout, which the stream models;
+//! `radix-tree-nodes` (the radix tree's inner nodes) is estimated from it.
 
 use bytes::Bytes;
 
@@ -31,12 +31,9 @@ fn opt_int(n: Option<u64>) -> Reply {
     n.map_or(Reply::Nil, |n| Reply::Int(n as i64))
 }
 
-/// Entries per listpack node in Redis's layout (`stream-node-max-entries`).
-const NODE_ENTRIES: usize = 100;
-
 /// The header fields XINFO STREAM starts with, in both forms.
 fn stream_header(s: &Stream) -> Vec<(Reply, Reply)> {
-    let keys = s.len().div_ceil(NODE_ENTRIES);
+    let keys = s.nodes.len();
     vec![
         (field("length"), Reply::Int(s.len() as i64)),
         (field("radix-tree-keys"), Reply::Int(keys as i64)),
@@ -124,7 +121,7 @@ fn xinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                         (field("pending"), Reply::Int(g.pel.len() as i64)),
                         (field("last-delivered-id"), id_reply(g.last_id)),
                         (field("entries-read"), opt_int(g.entries_read)),
-                        (field("lag"), opt_int(s.lag(g))),
+                        (field("lag"), s.lag(g).map_or(Reply::Nil, Reply::Int)),
                     ])
                 })
                 .collect(),
@@ -189,7 +186,7 @@ fn full_group(s: &Stream, name: &Bytes, g: &Group, count: usize) -> Reply {
         (field("name"), Reply::Bulk(name.clone())),
         (field("last-delivered-id"), id_reply(g.last_id)),
         (field("entries-read"), opt_int(g.entries_read)),
-        (field("lag"), opt_int(s.lag(g))),
+        (field("lag"), s.lag(g).map_or(Reply::Nil, Reply::Int)),
         (field("pel-count"), Reply::Int(g.pel.len() as i64)),
         (field("pending"), Reply::Array(pel)),
         (field("consumers"), Reply::Array(consumers)),

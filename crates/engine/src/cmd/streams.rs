@@ -3,7 +3,10 @@
 //! `stream_info.rs`.
 //!
 //! Ids the server chooses (`*`, `<ms>-*`) are logged as the explicit id, so replaying the log
-//! gives the same stream; `~` trimming is exact, which keeps replay deterministic too.
+//! gives the same stream. `~` trimming removes whole listpack nodes only, as Redis does (see
+//! [`crate::stream`]); like Redis, it is logged as exact trimming (`=`) to what it left (the
+//! length for `MAXLEN`, the first node's id for `MINID`), so replay does not depend on the node
+//! settings at replay time.
 
 use bytes::Bytes;
 use stashd_resp::Protocol;
@@ -13,7 +16,7 @@ use crate::cmd;
 use crate::command::flags::*;
 use crate::command::CommandSpec;
 use crate::error::{CmdError, CmdResult};
-use crate::stream::{parse_id, RefPolicy, Stream, StreamId, Trim};
+use crate::stream::{parse_id, NodeLimits, RefPolicy, Stream, StreamId, Trim};
 use crate::{Ctx, Reply};
 
 /// Stream command rows.
@@ -74,9 +77,27 @@ pub(crate) fn strict_id(arg: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
     Ok(StreamId::new(spec.ms, spec.seq.unwrap_or(missing_seq)))
 }
 
-/// `MAXLEN|MINID [=|~] threshold [LIMIT count]` starting at `a[i]`; returns the trim, the limit
-/// and the index after the clause, or `None` if `a[i]` does not start one.
-fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
+/// A parsed `MAXLEN|MINID [=|~] threshold [LIMIT count]` clause.
+#[derive(Debug, Clone, Copy)]
+struct TrimArgs {
+    how: Trim,
+    /// `~`: whole nodes only.
+    approx: bool,
+    /// Entries removed at most (0 = no cap): `LIMIT`, else 100 nodes' worth for `~`.
+    limit: u64,
+    /// Where the clause starts and ends in the arguments.
+    span: (usize, usize),
+}
+
+/// The node settings in force (`stream-node-max-entries`, `stream-node-max-bytes`).
+pub(crate) fn node_limits(ctx: &Ctx) -> NodeLimits {
+    let c = ctx.shared.config.read();
+    NodeLimits { max_entries: c.stream_node_max_entries, max_bytes: c.stream_node_max_bytes }
+}
+
+/// `MAXLEN|MINID [=|~] threshold [LIMIT count]` starting at `a[i]`, or `None` if `a[i]` does
+/// not start one. `~` without `LIMIT` caps the work at 100 nodes (Redis's default).
+fn parse_trim(a: &[Bytes], i: usize, limits: NodeLimits) -> CmdResult<Option<TrimArgs>> {
     let maxlen = is(&a[i], "MAXLEN");
     if !maxlen && !is(&a[i], "MINID") {
         return Ok(None);
@@ -88,7 +109,7 @@ fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
         j += 1;
     }
     let threshold = a.get(j).ok_or(CmdError::Syntax)?;
-    let trim = if maxlen {
+    let how = if maxlen {
         let n = int(threshold)?;
         if n < 0 {
             return Err(CmdError::err("The MAXLEN argument must be >= 0."));
@@ -98,7 +119,7 @@ fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
         Trim::MinId(strict_id(threshold, 0)?)
     };
     j += 1;
-    let mut limit = 0;
+    let mut limit = None;
     if a.get(j).is_some_and(|t| is(t, "LIMIT")) {
         let n = int(a.get(j + 1).ok_or(CmdError::Syntax)?)?;
         if n < 0 {
@@ -107,15 +128,44 @@ fn parse_trim(a: &[Bytes], i: usize) -> CmdResult<Option<(Trim, u64, usize)>> {
         if !approx {
             return Err(CmdError::err("syntax error, LIMIT cannot be used without the special ~ option"));
         }
-        limit = n as u64;
+        limit = Some(n as u64);
         j += 2;
     }
-    Ok(Some((trim, limit, j)))
+    let limit = match limit {
+        Some(n) => n,
+        None if approx => match limits.max_entries.saturating_mul(100) {
+            0 => 10_000,
+            n => n.min(1_000_000),
+        },
+        None => 0,
+    };
+    Ok(Some(TrimArgs { how, approx, limit, span: (i, j) }))
+}
+
+/// The exact clause a `~` trim is logged as: what it left, so replay removes the same nodes.
+fn exact_trim_clause(s: &Stream, how: Trim) -> [Bytes; 3] {
+    match how {
+        Trim::MaxLen(_) => [lit("MAXLEN"), lit("="), args::int_bytes(s.len() as i64)],
+        Trim::MinId(_) => {
+            let first = s.nodes.first_key_value().map_or(StreamId::MAX, |(k, _)| *k);
+            [lit("MINID"), lit("="), first.to_bytes()]
+        }
+    }
+}
+
+/// `args` with the trim clause at `span` replaced by `clause`.
+fn with_clause(args: &[Bytes], span: (usize, usize), clause: [Bytes; 3]) -> Vec<Bytes> {
+    let mut out = Vec::with_capacity(args.len());
+    out.extend_from_slice(&args[..span.0]);
+    out.extend(clause);
+    out.extend_from_slice(&args[span.1..]);
+    out
 }
 
 /// `XADD key [NOMKSTREAM] [KEEPREF|DELREF|ACKED] [MAXLEN|MINID [=|~] threshold [LIMIT count]]
 /// <*|id> field value ...`
 fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let limits = node_limits(ctx);
     let mut i = 2;
     let mut nomkstream = false;
     let mut trim = None;
@@ -128,9 +178,9 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         } else if let Some(p) = ref_policy(arg) {
             policy = p;
             i += 1;
-        } else if let Some((t, limit, next)) = parse_trim(a, i)? {
-            trim = Some((t, limit));
-            i = next;
+        } else if let Some(t) = parse_trim(a, i, limits)? {
+            i = t.span.1;
+            trim = Some(t);
         } else {
             break;
         }
@@ -151,14 +201,14 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now;
     let s = ctx.stream_or_create(&a[1])?;
+    // Whatever the id, a stream at the last possible id takes nothing more (Redis checks this
+    // before looking at the id).
+    if s.last_id == StreamId::MAX {
+        return Err(CmdError::err("The stream has exhausted the last possible ID, unable to add more items"));
+    }
     let too_small = || CmdError::err("The ID specified in XADD is equal or smaller than the target stream top item");
     let id = match wanted {
-        None => {
-            if s.last_id == StreamId::MAX {
-                return Err(CmdError::err("The stream has exhausted the last possible ID, unable to add more items"));
-            }
-            s.next_id(now, false).ok_or_else(too_small)?
-        }
+        None => s.next_id(now, false).ok_or_else(too_small)?,
         Some(w) if w.seq_auto => s.next_id(w.ms, true).ok_or_else(too_small)?,
         Some(w) => {
             let id = StreamId::new(w.ms, w.seq.unwrap_or(0));
@@ -168,13 +218,16 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             id
         }
     };
-    s.add(id, fields.to_vec());
-    if let Some((t, limit)) = trim {
-        s.trim(t, limit, policy);
-    }
-    ctx.dirty(1);
+    s.add(id, fields.to_vec(), limits);
     let mut logged = a.to_vec();
     logged[id_pos] = id.to_bytes();
+    if let Some(t) = trim {
+        s.trim(t.how, t.approx, t.limit, policy);
+        if t.approx && policy != RefPolicy::Acked {
+            logged = with_clause(&logged, t.span, exact_trim_clause(s, t.how));
+        }
+    }
+    ctx.dirty(1);
     ctx.propagate(logged);
     Ok(Reply::Bulk(id.to_bytes()))
 }
@@ -295,15 +348,21 @@ pub(crate) fn delete_with_policy(s: &mut Stream, id: StreamId, policy: RefPolicy
 
 /// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count] [KEEPREF|DELREF|ACKED]`.
 fn xtrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (trim, limit, mut next) = parse_trim(a, 2)?.ok_or(CmdError::Syntax)?;
+    let limits = node_limits(ctx);
+    let t = parse_trim(a, 2, limits)?.ok_or(CmdError::Syntax)?;
+    let mut next = t.span.1;
     let mut policy = RefPolicy::KeepRef;
     while next < a.len() {
         policy = ref_policy(&a[next]).ok_or(CmdError::Syntax)?;
         next += 1;
     }
     let Some(s) = ctx.get_stream_mut(&a[1])? else { return Ok(Reply::Int(0)) };
-    let n = s.trim(trim, limit, policy);
+    let n = s.trim(t.how, t.approx, t.limit, policy);
     if n > 0 {
+        if t.approx && policy != RefPolicy::Acked {
+            let logged = with_clause(a, t.span, exact_trim_clause(s, t.how));
+            ctx.propagate(logged);
+        }
         ctx.dirty(n);
     }
     Ok(Reply::Int(n as i64))
@@ -479,49 +538,12 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(read_reply(ctx, found))
 }
 
-/// Rebuild commands for a stream in a log rewrite: its entries as XADDs with explicit ids, its
-/// groups (see [`stream_groups::rewrite_group_commands`]), then XSETID for the metadata. An empty
-/// stream is created by an XADD trimmed to nothing; pending entries whose stream entry is gone
-/// get a placeholder entry while they are claimed, deleted right after.
-///
-/// [`stream_groups::rewrite_group_commands`]: crate::cmd::stream_groups::rewrite_group_commands
+/// Rebuild commands for a stream in a log rewrite: one `RESTORE key 0 payload` of its full
+/// serialization ([`crate::rdb::dump_stream_exact`]), which keeps what commands could not
+/// rebuild: the listpack node layout with its deleted entries (so later `~` trims match),
+/// pending entries whose stream entry is gone, and consumers' seen and active times.
 pub fn rewrite_commands(key: &Bytes, s: &Stream) -> Vec<Vec<Bytes>> {
-    use crate::cmd::stream_groups::{dangling_pending, rewrite_group_commands};
-    let placeholders = dangling_pending(s);
-    let mut out = Vec::with_capacity(s.len() + placeholders.len() + 2);
-    if s.is_empty() && placeholders.is_empty() {
-        let id = if s.last_id == StreamId::MIN { StreamId::new(0, 1) } else { s.last_id };
-        out.push(vec![lit("XADD"), key.clone(), lit("MAXLEN"), lit("0"), id.to_bytes(), lit("x"), lit("y")]);
-    }
-    let mut ph = placeholders.iter().peekable();
-    for (id, fields) in &s.entries {
-        while let Some(p) = ph.next_if(|p| *p < id) {
-            out.push(vec![lit("XADD"), key.clone(), p.to_bytes(), Bytes::new(), Bytes::new()]);
-        }
-        let mut cmd = Vec::with_capacity(3 + fields.len());
-        cmd.extend([lit("XADD"), key.clone(), id.to_bytes()]);
-        cmd.extend(fields.iter().cloned());
-        out.push(cmd);
-    }
-    for p in ph {
-        out.push(vec![lit("XADD"), key.clone(), p.to_bytes(), Bytes::new(), Bytes::new()]);
-    }
-    out.extend(rewrite_group_commands(key, s));
-    if !placeholders.is_empty() {
-        let mut del = vec![lit("XDEL"), key.clone()];
-        del.extend(placeholders.iter().map(|p| p.to_bytes()));
-        out.push(del);
-    }
-    out.push(vec![
-        lit("XSETID"),
-        key.clone(),
-        s.last_id.to_bytes(),
-        lit("ENTRIESADDED"),
-        args::int_bytes(s.entries_added as i64),
-        lit("MAXDELETEDID"),
-        s.max_deleted_id.to_bytes(),
-    ]);
-    out
+    vec![vec![lit("RESTORE"), key.clone(), lit("0"), Bytes::from(crate::rdb::dump_stream_exact(s))]]
 }
 
 #[cfg(test)]
@@ -581,9 +603,57 @@ mod tests {
         let mut t = T::new();
         let (r, fx, _) = t.logged_text(&["XADD", "s", "MAXLEN", "~", "5", "*", "f", "v"]);
         assert_eq!(r, b("1700000000000-0"));
-        assert_eq!(fx, vec![vec!["XADD", "s", "MAXLEN", "~", "5", "1700000000000-0", "f", "v"]]);
+        // `~` trimming is logged as the exact trim to what it left.
+        assert_eq!(fx, vec![vec!["XADD", "s", "MAXLEN", "=", "1", "1700000000000-0", "f", "v"]]);
         let (r, _, _) = t.logged_text(&["XADD", "s", "*", "f", "v"]);
         assert_eq!(r, b("1700000000000-1"));
+    }
+
+    #[test]
+    fn approximate_trims_follow_redis_nodes_and_log_exactly() {
+        let mut t = T::new();
+        for i in 1..=111 {
+            t.ok(&["XADD", "s", &format!("{i}-0"), "f", "v"]);
+        }
+        // The first node holds 100 entries: removing it would leave 12 < 30.
+        let (r, fx, _) = t.logged_text(&["XADD", "s", "MAXLEN", "~", "30", "112-0", "f", "v"]);
+        assert_eq!(r, b("112-0"));
+        assert_eq!(fx, vec![vec!["XADD", "s", "MAXLEN", "=", "112", "112-0", "f", "v"]]);
+        assert_eq!(t.ok(&["XTRIM", "s", "MAXLEN", "~", "10", "LIMIT", "99"]), Reply::Int(0));
+        let (r, fx, _) = t.logged_text(&["XTRIM", "s", "MAXLEN", "~", "10", "LIMIT", "100"]);
+        assert_eq!(r, Reply::Int(100));
+        assert_eq!(fx, vec![vec!["XTRIM", "s", "MAXLEN", "=", "12"]]);
+        assert_eq!(t.ok(&["XLEN", "s"]), Reply::Int(12));
+        assert_eq!(t.ok(&["XTRIM", "s", "MINID", "~", "200"]), Reply::Int(12));
+        let (_, fx, _) = t.logged_text(&["XADD", "s", "MINID", "~", "0", "300-0", "f", "v"]);
+        assert_eq!(fx, vec![vec!["XADD", "s", "MINID", "=", "300-0", "300-0", "f", "v"]]);
+        // The node settings are the config parameters.
+        assert_eq!(t.ok(&["CONFIG", "SET", "stream-node-max-entries", "5"]), Reply::Ok);
+        for i in 301..=310 {
+            t.ok(&["XADD", "s", &format!("{i}-0"), "f", "v"]);
+        }
+        assert_eq!(t.ok(&["XTRIM", "s", "MAXLEN", "~", "4"]), Reply::Int(5));
+        assert_eq!(t.ok(&["XLEN", "s"]), Reply::Int(6));
+    }
+
+    #[test]
+    fn xadd_at_the_id_limits() {
+        let mut t = T::new();
+        t.ok(&["XADD", "s", "5-18446744073709551615", "f", "v"]);
+        assert_eq!(
+            t.err(&["XADD", "s", "5-*", "f", "v"]),
+            "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+        );
+        assert_eq!(t.ok(&["XADD", "s", "6-*", "f", "v"]), b("6-0"));
+        t.ok(&["XADD", "m", "18446744073709551615-18446744073709551615", "f", "v"]);
+        for id in ["*", "18446744073709551615-*", "1-1"] {
+            assert_eq!(
+                t.err(&["XADD", "m", id, "f", "v"]),
+                "ERR The stream has exhausted the last possible ID, unable to add more items",
+                "{id}"
+            );
+        }
+        assert_eq!(t.ok(&["XLEN", "m"]), Reply::Int(1));
     }
 
     #[test]

@@ -211,6 +211,40 @@ impl Writer {
     }
 }
 
+/// Bytes `s` takes as a listpack element (encoding, data and backwards length), stored as an
+/// integer when it is one in canonical form, as Redis's `lpAppend` does.
+pub fn element_size(s: &[u8]) -> usize {
+    if let Some(n) = canonical_int(s) {
+        return int_element_size(n);
+    }
+    let len = s.len();
+    let enc = len
+        + match len {
+            0..=63 => 1,
+            64..=4095 => 2,
+            _ => 5,
+        };
+    enc + backlen_size(enc)
+}
+
+/// Bytes the integer `n` takes as a listpack element (backwards length included).
+pub fn int_element_size(n: i64) -> usize {
+    let enc = if (0..=127).contains(&n) {
+        1
+    } else if (-4096..=4095).contains(&n) {
+        2
+    } else if (-32768..=32767).contains(&n) {
+        3
+    } else if (-8388608..=8388607).contains(&n) {
+        4
+    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&n) {
+        5
+    } else {
+        9
+    };
+    enc + 1
+}
+
 /// `s` as an i64 if it is one in canonical decimal form (no sign on zero, no leading zeros).
 pub fn canonical_int(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
@@ -243,6 +277,23 @@ mod tests {
         let mut expect: Vec<Item> = ints.iter().map(|n| Item::Int(*n)).collect();
         expect.extend([Item::Str(b"hello"), Item::Str(&mid), Item::Str(&long), Item::Str(b"007")]);
         assert_eq!(items, expect);
+    }
+
+    #[test]
+    fn element_sizes_match_the_writer() {
+        let long = vec![b'x'; 5000];
+        let mid = vec![b'y'; 300];
+        let strs: [&[u8]; 9] = [b"", b"a", b"007", b"-0", b"12", b"-4097", b"99999999999999999999", &mid, &long];
+        for s in strs {
+            let mut w = Writer::new();
+            w.push(s);
+            assert_eq!(element_size(s), w.body_len(), "{:?}", String::from_utf8_lossy(&s[..s.len().min(20)]));
+        }
+        for n in [0i64, 127, 128, -1, -4096, 4095, 4096, -32768, 32767, 40000, -8388608, 8388607, 1 << 30, i64::MIN, i64::MAX] {
+            let mut w = Writer::new();
+            w.push_int(n);
+            assert_eq!(int_element_size(n), w.body_len(), "{n}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 use crate::compact::CompactBytes;
 use crate::hash::Hash;
-use crate::stream::{Consumer, Group, Pending, Stream, StreamId};
+use crate::stream::{Consumer, Group, Node, Pending, Stream, StreamId};
 use crate::value::{Set, Value};
 use crate::zset::ZSet;
 
@@ -72,10 +72,7 @@ fn module_type_id(name: &[u8; 9], encver: u64) -> u64 {
     (id << 10) | encver
 }
 
-/// Entries per stream listpack node (Redis's `stream-node-max-entries`).
-const STREAM_NODE_ENTRIES: usize = 100;
-const STREAM_FLAG_DELETED: i64 = 1;
-const STREAM_FLAG_SAMEFIELDS: i64 = 2;
+use crate::stream::{FLAG_DELETED as STREAM_FLAG_DELETED, FLAG_SAMEFIELDS as STREAM_FLAG_SAMEFIELDS};
 
 /// CRC-64 as Redis computes it.
 pub fn crc64(data: &[u8]) -> u64 {
@@ -138,7 +135,7 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
         }
         Value::Stream(s) => {
             w.push(T_STREAM_LISTPACKS_2);
-            write_stream(&mut w, s);
+            write_stream(&mut w, s, false);
         }
         // RedisJSON's module value: its type id, then the document as one JSON string.
         Value::Json(j) => {
@@ -156,6 +153,21 @@ pub fn dump(v: &Value) -> Option<Vec<u8>> {
     w.extend(crc.to_le_bytes());
     Some(w)
 }
+
+/// A stream's full DUMP payload for the log rewrite: Redis 7.2's stream format (RDB 11), which
+/// also keeps each consumer's active time. `RESTORE` of it gives back the same stream, node
+/// layout, deleted entries and groups included.
+pub fn dump_stream_exact(s: &Stream) -> Vec<u8> {
+    let mut w = vec![T_STREAM_LISTPACKS_3];
+    write_stream(&mut w, s, true);
+    w.extend(STREAM_EXACT_VERSION.to_le_bytes());
+    let crc = crc64(&w);
+    w.extend(crc.to_le_bytes());
+    w
+}
+
+/// The RDB version whose stream type carries consumers' active times (Redis 7.2).
+const STREAM_EXACT_VERSION: u16 = 11;
 
 /// The RDB opcode of a function library (`RDB_OPCODE_FUNCTION2`).
 const OPCODE_FUNCTION2: u8 = 245;
@@ -256,25 +268,28 @@ fn raw_id(id: StreamId) -> [u8; 16] {
     k
 }
 
-fn write_stream(w: &mut Vec<u8>, s: &Stream) {
-    let entries: Vec<(&StreamId, &Vec<Bytes>)> = s.entries.iter().collect();
-    let nodes: Vec<_> = entries.chunks(STREAM_NODE_ENTRIES).collect();
-    write_len(w, nodes.len() as u64);
-    for node in nodes {
-        let (master_id, master_fields) = (node[0].0, node[0].1);
-        let names: Vec<&Bytes> = master_fields.iter().step_by(2).collect();
+/// Writes a stream's listpack nodes as Redis's layout has them (the stream models it): each
+/// node's live and deleted entries, so the listpacks are the ones Redis would write.
+fn write_stream(w: &mut Vec<u8>, s: &Stream, active_times: bool) {
+    write_len(w, s.nodes.len() as u64);
+    for (master_id, node) in &s.nodes {
+        let mut items: Vec<(StreamId, &Vec<Bytes>, bool)> =
+            s.entries.range(*master_id..=node.last).map(|(id, f)| (*id, f, false)).collect();
+        items.extend(node.tombstones.iter().map(|(id, f)| (*id, f, true)));
+        items.sort_unstable_by_key(|(id, _, _)| *id);
         let mut lp = listpack::Writer::new();
-        lp.push_int(node.len() as i64);
-        lp.push_int(0);
-        lp.push_int(names.len() as i64);
-        for n in &names {
+        lp.push_int(node.live as i64);
+        lp.push_int(node.tombstones.len() as i64);
+        lp.push_int(node.master_fields.len() as i64);
+        for n in &node.master_fields {
             lp.push(n);
         }
         lp.push_int(0);
-        for (id, fields) in node {
+        for (id, fields, deleted) in items {
             let pairs = fields.len() / 2;
-            let same = pairs == names.len() && fields.iter().step_by(2).zip(&names).all(|(a, b)| a == *b);
-            lp.push_int(if same { STREAM_FLAG_SAMEFIELDS } else { 0 });
+            let same = node.same_fields(fields);
+            let flags = if same { STREAM_FLAG_SAMEFIELDS } else { 0 } | if deleted { STREAM_FLAG_DELETED } else { 0 };
+            lp.push_int(flags);
             lp.push_int(id.ms.wrapping_sub(master_id.ms) as i64);
             lp.push_int(id.seq.wrapping_sub(master_id.seq) as i64);
             if same {
@@ -318,6 +333,9 @@ fn write_stream(w: &mut Vec<u8>, s: &Stream) {
         for (cname, c) in &g.consumers {
             write_string(w, cname);
             w.extend(c.seen_time.to_le_bytes());
+            if active_times {
+                w.extend(c.active_time.unwrap_or(u64::MAX).to_le_bytes());
+            }
             write_len(w, c.pending.len() as u64);
             for id in &c.pending {
                 w.extend(raw_id(*id));
@@ -665,13 +683,14 @@ fn id_from_key(k: &[u8]) -> Result<StreamId, Corrupt> {
     Ok(StreamId::new(ms, seq))
 }
 
-/// Reads one stream listpack node (master entry, then entries) into `s`.
+/// Reads one stream listpack node (master entry, then entries, deleted ones kept as such)
+/// into `s`.
 fn read_stream_node(s: &mut Stream, master: StreamId, blob: &[u8]) -> Result<(), Corrupt> {
     let items = listpack::decode(blob)?;
     let mut it = items.iter();
     let mut next = || it.next().ok_or(Corrupt);
-    let count = next()?.as_int()?;
-    let deleted = next()?.as_int()?;
+    let count = u64::try_from(next()?.as_int()?).map_err(|_| Corrupt)?;
+    let deleted = u64::try_from(next()?.as_int()?).map_err(|_| Corrupt)?;
     let nfields = usize::try_from(next()?.as_int()?).map_err(|_| Corrupt)?;
     if nfields > items.len() {
         return Err(Corrupt);
@@ -684,7 +703,12 @@ fn read_stream_node(s: &mut Stream, master: StreamId, blob: &[u8]) -> Result<(),
         return Err(Corrupt);
     }
     let total = count.checked_add(deleted).ok_or(Corrupt)?;
-    let mut live = 0;
+    // Every id must be above everything before it, deleted entries of earlier nodes included.
+    let mut prev = s.nodes.last_key_value().map(|(_, n)| n.last);
+    if prev.is_some_and(|p| master <= p) || total == 0 {
+        return Err(Corrupt);
+    }
+    let mut node = Node { master_fields: names, ..Default::default() };
     for _ in 0..total {
         let flags = next()?.as_int()?;
         // Differences from the master id, in wrapping unsigned arithmetic (the sequence part
@@ -693,7 +717,7 @@ fn read_stream_node(s: &mut Stream, master: StreamId, blob: &[u8]) -> Result<(),
         let seq = master.seq.wrapping_add(next()?.as_int()? as u64);
         let mut fields = Vec::new();
         if flags & STREAM_FLAG_SAMEFIELDS != 0 {
-            for name in &names {
+            for name in &node.master_fields {
                 fields.push(name.clone());
                 fields.push(Bytes::from(next()?.to_vec()));
             }
@@ -707,19 +731,24 @@ fn read_stream_node(s: &mut Stream, master: StreamId, blob: &[u8]) -> Result<(),
             }
         }
         next()?; // lp-count
-        if flags & STREAM_FLAG_DELETED != 0 {
-            continue;
-        }
         let id = StreamId::new(ms, seq);
-        if s.entries.last_key_value().is_some_and(|(top, _)| *top >= id) || fields.is_empty() {
+        if prev.is_some_and(|p| p >= id) || id < master || fields.is_empty() {
             return Err(Corrupt);
         }
-        s.entries.insert(id, fields);
-        live += 1;
+        prev = Some(id);
+        node.last = id;
+        if flags & STREAM_FLAG_DELETED != 0 {
+            node.tombstones.insert(id, fields);
+        } else {
+            s.entries.insert(id, fields);
+            node.live += 1;
+        }
     }
-    if live != count || next().is_ok() {
+    if node.live != count || next().is_ok() {
         return Err(Corrupt);
     }
+    node.body = (blob.len() as u64).saturating_sub(node.bytes());
+    s.nodes.insert(master, node);
     Ok(())
 }
 
@@ -789,9 +818,9 @@ mod tests {
     fn truncated_payloads_are_corrupt_not_panics() {
         let mut s = Stream::default();
         for i in 1..=250u64 {
-            s.add(StreamId::new(i, 0), vec![Bytes::from("f"), Bytes::from(i.to_string())]);
+            s.add(StreamId::new(i, 0), vec![Bytes::from("f"), Bytes::from(i.to_string())], Default::default());
         }
-        s.add(StreamId::new(300, 1), vec![Bytes::from("other"), Bytes::from("x"), Bytes::from("y"), Bytes::from("z")]);
+        s.add(StreamId::new(300, 1), vec![Bytes::from("other"), Bytes::from("x"), Bytes::from("y"), Bytes::from("z")], Default::default());
         let mut g = Group::new(StreamId::new(2, 0), Some(2));
         g.assign(StreamId::new(1, 0), &Bytes::from("c"), 1000, 3, 5);
         s.groups.insert(Bytes::from("g"), g);
