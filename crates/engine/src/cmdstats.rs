@@ -2,7 +2,7 @@
 //! `INFO commandstats`/`latencystats` and `LATENCY HISTOGRAM`; the slowest commands for
 //! `SLOWLOG`. Kept in the keyspace (updated under its lock, like everything a command does).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use bytes::Bytes;
 
@@ -66,7 +66,14 @@ impl CmdStat {
 #[derive(Debug, Clone, Default)]
 pub struct CommandStats {
     by_name: HashMap<&'static str, CmdStat, crate::value::Hasher>,
+    /// Error replies per error code (`INFO errorstats`), sorted as Redis's rax.
+    errors: BTreeMap<String, u64>,
+    /// Every error reply sent (`total_error_replies`).
+    pub error_replies: u64,
 }
+
+/// Distinct error codes tracked (Redis's `ERROR_STATS_NUMBER`); later new codes are not added.
+const ERROR_CODES: usize = 128;
 
 impl CommandStats {
     /// Records one run of `name` that took `usec` µs.
@@ -81,6 +88,30 @@ impl CommandStats {
     /// Records an attempt refused before running.
     pub fn reject(&mut self, name: &'static str) {
         self.by_name.entry(name).or_default().rejected += 1;
+    }
+
+    /// Counts one error reply under its code, as Redis's `afterErrorReply`: the text up to the
+    /// first space (searched in the first 32 bytes), else `ERR`.
+    pub fn error(&mut self, text: &str) {
+        self.error_replies += 1;
+        let head = &text.as_bytes()[..text.len().min(32)];
+        let code = match head.iter().position(|&c| c == b' ') {
+            Some(n) if n > 0 => &text[..n],
+            _ => "ERR",
+        };
+        if let Some(n) = self.errors.get_mut(code) {
+            *n += 1;
+        } else if self.errors.len() < ERROR_CODES {
+            self.errors.insert(code.to_string(), 1);
+        }
+    }
+
+    /// The `# Errorstats` lines of INFO.
+    pub fn info_errorstats(&self, out: &mut String) {
+        use std::fmt::Write;
+        for (code, n) in &self.errors {
+            let _ = writeln!(out, "errorstat_{code}:count={n}\r");
+        }
     }
 
     /// Commands that ran or were refused, sorted by name.
@@ -251,6 +282,24 @@ impl SlowLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes() {
+        let mut st = CommandStats::default();
+        st.error("ERR syntax error");
+        st.error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        st.error("ERR no such key");
+        st.error("NOSPACEATALL");
+        let mut out = String::new();
+        st.info_errorstats(&mut out);
+        assert_eq!(out, "errorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n");
+        assert_eq!(st.error_replies, 4);
+        for i in 0..200 {
+            st.error(&format!("E{i} x"));
+        }
+        assert_eq!(st.errors.len(), ERROR_CODES);
+        assert_eq!(st.error_replies, 204);
+    }
 
     #[test]
     fn buckets_and_cumulative_counts() {

@@ -54,15 +54,17 @@ fn note(name: &str) -> Option<Note> {
         "latency|doctor" | "latency|graph" => Info("the latency monitor is off, so there are no spikes or samples"),
         "latency|histogram" | "slowlog" | "slowlog|get" => Info("recorded for every command, as Redis does"),
         "command|getkeys" | "command|getkeysandflags" => {
-            Partial("keys from the command table's positions (RW/update or RO/access flags); keys found by parsing (XREAD, EVAL, SORT ... STORE) are not listed")
+            Info("Redis's key specs and key-spec flags (from redis-server 7.0's COMMAND), movable keys included")
         }
+        "command|info" => Info("redis-server's flags and key specs (`movablekeys`, `pubsub`, ...); RedisJSON's commands flagged `module`"),
         "latency|latest" | "latency|history" | "latency|reset" => {
             Partial("the latency monitor is off (`latency-monitor-threshold` 0, Redis's default), so there are no events")
         }
-        "client|list" | "client|info" => Partial("some fields (e.g. memory and buffer sizes) are constants"),
+        "client|list" => Partial("some fields (e.g. memory and buffer sizes) are constants; `ID`/`TYPE` filters as Redis"),
+        "client|info" => Partial("some fields (e.g. memory and buffer sizes) are constants"),
         "client|kill" => Partial("every client is a normal client: TYPE normal/pubsub match all, master/replica none; USER matches the client's ACL user"),
         "client|reply" => Info("RESP only"),
-        "info" => Partial("the usual sections and fields; `used_memory` is the process's resident size"),
+        "info" => Partial("every Redis 7.2 section and field (Cluster, Modules, Errorstats...); `used_memory` is the process's resident size, fields stashd has no counterpart for read as Redis's defaults"),
         "config|set" | "config|get" => Info("the settings stashd has (see README); others are refused or read as Redis's defaults"),
         "debug" => Info("only with `--enable-debug-command` (tests use `DEBUG JUMP-CLOCK`)"),
         "xinfo|consumers" => Info("a missing group answers `[]` as on the hosted service"),

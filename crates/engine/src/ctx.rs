@@ -54,6 +54,9 @@ pub struct Ctx<'a> {
     /// Nesting of `call()` (EXEC and scripts run commands inside a command): the slow log takes
     /// only the outermost.
     pub(crate) depth: u32,
+    /// Set by `call()` when the command it ran failed and was counted in `INFO errorstats`, so
+    /// `dispatch()` does not count it again.
+    pub(crate) counted_error: bool,
 }
 
 macro_rules! typed_access {
@@ -111,6 +114,7 @@ impl<'a> Ctx<'a> {
             notify_keys: Vec::new(),
             events: None,
             depth: 0,
+            counted_error: false,
         }
     }
 
@@ -188,6 +192,21 @@ impl<'a> Ctx<'a> {
                 let e = self.db().map.get_index_mut(i).map(|(_, e)| e)?;
                 e.atime = now_s;
                 Some(&e.value)
+            }
+            None => {
+                self.ks.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// [`Ctx::lookup`] without updating the key's access time (Redis's `LOOKUP_NOTOUCH`, for
+    /// TYPE, EXISTS, TTL...): counts the keyspace hit or miss, leaves `OBJECT IDLETIME` alone.
+    pub fn lookup_notouch(&mut self, key: &[u8]) -> Option<&Value> {
+        match self.live_index(key) {
+            Some(i) => {
+                self.ks.stats.keyspace_hits += 1;
+                self.db().map.get_index(i).map(|(_, e)| &e.value)
             }
             None => {
                 self.ks.stats.keyspace_misses += 1;

@@ -438,6 +438,19 @@ impl Engine {
 
 /// Checks a command against the table (existence, arity, auth, ACL, MULTI queueing) and runs it.
 pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let result = checked_dispatch(ctx, args);
+    if let Err(e) = &result {
+        if !ctx.counted_error {
+            ctx.ks.stats.cmds.error(&e.to_string());
+        }
+    }
+    ctx.counted_error = false;
+    result
+}
+
+/// [`dispatch`] before counting a refusal in `INFO errorstats` (errors of commands that ran are
+/// counted by [`call`]).
+fn checked_dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
     let Some(spec) = command::lookup(&args[0]) else {
         flag_transaction(ctx);
         return Err(unknown_command(args));
@@ -507,11 +520,23 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     let watched = if notify_flags != 0 { key_presence(ctx, spec, args, notify_flags) } else { Vec::new() };
     let saved_events = ctx.events.take();
     let started = Instant::now();
+    let errors_before = ctx.ks.stats.cmds.error_replies;
     ctx.depth += 1;
     let result = (spec.handler)(ctx, args);
     ctx.depth -= 1;
     let usec = started.elapsed().as_micros() as u64;
     record_stats(ctx, spec, args, usec, result.is_err());
+    if let Err(e) = &result {
+        // As Redis: an error a script raised from a failed redis.call was counted when that
+        // command failed, not again as the script's.
+        let from_script = matches!(spec.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro")
+            && ctx.ks.stats.cmds.error_replies != errors_before;
+        if !from_script {
+            ctx.ks.stats.cmds.error(&e.to_string());
+        }
+    }
+    // dispatch() must not count what call() did.
+    ctx.counted_error = result.is_err();
     let events = std::mem::replace(&mut ctx.events, saved_events);
     let wrote = ctx.ks.dirty != dirty_before;
     if !wrote {

@@ -42,6 +42,11 @@ impl Db {
     pub fn ttl_len(&self) -> usize {
         self.ttl.len()
     }
+
+    /// The expiry times of up to `n` keys with a TTL (`INFO keyspace`'s `avg_ttl` sample).
+    pub fn ttl_sample(&self, n: usize) -> impl Iterator<Item = u64> + '_ {
+        self.ttl.iter().take(n).filter_map(|&i| self.map.get_index(i as usize)).map(|(_, e)| e.expire_at)
+    }
     /// The `i`-th key with a TTL (in no particular order), for sampling.
     pub fn ttl_key(&self, i: usize) -> Option<&CompactBytes> {
         let pos = *self.ttl.get(i)? as usize;

@@ -22,6 +22,7 @@ pub mod hash;
 pub mod hll;
 pub mod json;
 pub mod keyspace;
+pub mod keyspecs;
 pub mod longdouble;
 pub mod notify;
 pub mod persist;

@@ -129,6 +129,26 @@ struct HubInner {
     monitors: HashMap<u64, Outbox>,
 }
 
+/// One client's subscriptions, as `CLIENT LIST` shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientSubs {
+    /// SUBSCRIBE channels.
+    pub channels: usize,
+    /// PSUBSCRIBE patterns.
+    pub patterns: usize,
+    /// SSUBSCRIBE shard channels.
+    pub shard_channels: usize,
+    /// A MONITOR client.
+    pub monitor: bool,
+}
+
+impl ClientSubs {
+    /// Subscribed to anything (Redis's `CLIENT_PUBSUB`: client type `pubsub`, flag `P`).
+    pub fn pubsub(&self) -> bool {
+        self.channels + self.patterns + self.shard_channels > 0
+    }
+}
+
 /// The pub/sub hub (one per server).
 #[derive(Default)]
 pub struct Hub {
@@ -307,6 +327,29 @@ impl Hub {
     /// Number of distinct subscribed patterns.
     pub fn numpat(&self) -> usize {
         self.inner.lock().patterns.len()
+    }
+
+    /// Per client with subscriptions or MONITOR: its channel, pattern and shard-channel
+    /// subscription counts and whether it monitors (`CLIENT LIST`'s sub/psub/ssub and flags).
+    pub fn client_counts(&self) -> HashMap<u64, ClientSubs> {
+        let h = self.inner.lock();
+        let mut out: HashMap<u64, ClientSubs> = HashMap::new();
+        for (map, which) in [(&h.channels, 0), (&h.patterns, 1), (&h.shard_channels, 2)] {
+            for subs in map.values() {
+                for id in subs.keys() {
+                    let c = out.entry(*id).or_default();
+                    match which {
+                        0 => c.channels += 1,
+                        1 => c.patterns += 1,
+                        _ => c.shard_channels += 1,
+                    }
+                }
+            }
+        }
+        for id in h.monitors.keys() {
+            out.entry(*id).or_default().monitor = true;
+        }
+        out
     }
 }
 

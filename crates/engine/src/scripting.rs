@@ -406,6 +406,16 @@ impl Scripting {
         }
     }
 
+    /// Number of cached scripts (`INFO` `number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Memory the Lua VM uses, in bytes (`INFO` `used_memory_lua`).
+    pub fn lua_memory(&self) -> usize {
+        self.lua.as_ref().map_or(0, |l| l.used_memory())
+    }
+
     /// True if a script with this SHA1 is cached.
     pub fn exists(&self, sha: &str) -> bool {
         self.cache.contains_key(&sha.to_ascii_lowercase())

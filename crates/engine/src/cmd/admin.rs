@@ -68,13 +68,16 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ))
 }
 
+/// The RedisJSON version the built-in JSON reports (`MODULE LIST`, `INFO modules`).
+pub const REJSON_VERSION: i64 = 80200;
+
 /// `MODULE LIST|HELP` (JSON is built in and listed as RedisJSON); loading modules is refused.
 fn module(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = args::text(&a[1]).to_ascii_lowercase();
     match sub.as_str() {
         "list" if a.len() == 2 => Ok(Reply::Array(vec![Reply::Map(vec![
             (Reply::bulk("name"), Reply::bulk("ReJSON")),
-            (Reply::bulk("ver"), Reply::Int(80200)),
+            (Reply::bulk("ver"), Reply::Int(REJSON_VERSION)),
             (Reply::bulk("path"), Reply::bulk("built-in")),
             (Reply::bulk("args"), Reply::Array(Vec::new())),
         ])])),

@@ -35,18 +35,23 @@ fn bit_offset(arg: &[u8]) -> CmdResult<u64> {
 }
 
 /// Makes room for `bytes` bytes in the string at `key` (created if missing) and returns it.
-fn grow<'a>(ctx: &'a mut Ctx, key: &Bytes, bytes: usize) -> CmdResult<&'a mut Vec<u8>> {
+/// The string at `key` made at least `bytes` long, and whether that created or lengthened it
+/// (Redis's `dirty` of `lookupStringForBitCommand`: such a call writes even if no bit changes).
+fn grow<'a>(ctx: &'a mut Ctx, key: &Bytes, bytes: usize) -> CmdResult<(&'a mut Vec<u8>, bool)> {
     if bytes as i64 > ctx.shared.config.read().proto_max_bulk_len {
         return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
     }
+    let mut grew = false;
     if ctx.get_str(key)?.is_none() {
         ctx.set(key, Value::Str(CompactBytes::new()), 0);
+        grew = true;
     }
     let s = ctx.str_or_create(key)?.make_growable();
     if s.len() < bytes {
         s.resize(bytes, 0);
+        grew = true;
     }
-    Ok(s)
+    Ok((s, grew))
 }
 
 fn get_bit(s: &[u8], bit: u64) -> u8 {
@@ -60,7 +65,7 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         b"0" => false,
         _ => return Err(CmdError::err("bit is not an integer or out of range")),
     };
-    let s = grow(ctx, &a[1], (bit / 8) as usize + 1)?;
+    let (s, grew) = grow(ctx, &a[1], (bit / 8) as usize + 1)?;
     let byte = &mut s[(bit / 8) as usize];
     let mask = 1u8 << (7 - bit % 8);
     let old = (*byte & mask != 0) as i64;
@@ -69,7 +74,10 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     } else {
         *byte &= !mask;
     }
-    ctx.dirty(1);
+    // As Redis: a write only if the key was created or grown, or the bit flipped.
+    if grew || (old == 1) != on {
+        ctx.dirty(1);
+    }
     Ok(Reply::Int(old))
 }
 
@@ -392,7 +400,7 @@ fn run_bitfield(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
         })
         .max()
         .unwrap_or(0);
-    let s = grow(ctx, &a[1], needed)?;
+    let (s, grew) = grow(ctx, &a[1], needed)?;
     let mut out = Vec::with_capacity(ops.len());
     let mut changed = 0;
     for op in ops {
@@ -402,23 +410,30 @@ fn run_bitfield(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
                 Some(v) => {
                     let old = f.read(s, off);
                     f.write(s, off, v);
-                    changed += 1;
+                    // As Redis 7.2: a change only if the key was created/grown or the value differs.
+                    changed += (grew || old != v) as u64;
                     Reply::Int(old as i64)
                 }
                 None => Reply::Nil,
             },
-            Op::Incr(f, off, by, overflow) => match f.fit(f.read(s, off) + by, overflow) {
-                Some(v) => {
-                    f.write(s, off, v);
-                    changed += 1;
-                    Reply::Int(v as i64)
+            Op::Incr(f, off, by, overflow) => {
+                let old = f.read(s, off);
+                match f.fit(old + by, overflow) {
+                    Some(v) => {
+                        f.write(s, off, v);
+                        changed += (grew || old != v) as u64;
+                        Reply::Int(v as i64)
+                    }
+                    None => Reply::Nil,
                 }
-                None => Reply::Nil,
-            },
+            }
         });
     }
-    // Even FAILed operations made room for their fields, as Redis does.
-    ctx.dirty(changed.max(1));
+    // Even FAILed operations made room for their fields, as Redis does: a grown key is a write
+    // (logged, so the log replays the same string).
+    if changed > 0 || grew {
+        ctx.dirty(changed.max(1));
+    }
     Ok(Reply::Array(out))
 }
 
@@ -479,6 +494,35 @@ mod tests {
         assert_eq!(t.err(&["BITPOS", "p", "2"]), "ERR The bit argument must be 1 or 0.");
         t.ok(&["LPUSH", "l", "x"]);
         assert_eq!(t.err(&["GETBIT", "l", "0"]), WRONGTYPE);
+    }
+
+    #[test]
+    fn unchanged_bits_are_no_write() {
+        let mut t = T::new();
+        let (r, fx, d) = t.logged(&["SETBIT", "k", "3", "1"]);
+        assert_eq!((r, fx.len(), d), (Reply::Int(0), 1, 1), "created: a write");
+        let (r, fx, d) = t.logged(&["SETBIT", "k", "3", "1"]);
+        assert_eq!((r, fx.len(), d), (Reply::Int(1), 0, 0), "same bit: no write");
+        let (_, fx, d) = t.logged(&["SETBIT", "k", "5", "0"]);
+        assert_eq!((fx.len(), d), (0, 0), "clearing a clear bit: no write");
+        let (_, fx, d) = t.logged(&["SETBIT", "k", "20", "0"]);
+        assert_eq!((fx.len(), d), (1, 1), "grown: a write even though the bit stays 0");
+        let (_, fx, d) = t.logged(&["SETBIT", "k", "3", "0"]);
+        assert_eq!((fx.len(), d), (1, 1));
+        let (r, fx, d) = t.logged(&["BITFIELD", "f", "SET", "u8", "0", "7"]);
+        assert_eq!((r, fx.len(), d), (ints(&[0]), 1, 1));
+        let (r, fx, d) = t.logged(&["BITFIELD", "f", "SET", "u8", "0", "7", "INCRBY", "u8", "0", "0", "GET", "u8", "0"]);
+        assert_eq!((r, fx.len(), d), (ints(&[7, 7, 7]), 0, 0), "same value: no write");
+        let (_, fx, d) = t.logged(&["BITFIELD", "f", "SET", "u8", "0", "7", "SET", "u4", "0", "1"]);
+        assert_eq!((fx.len(), d), (1, 1), "one changed field: a write");
+        let (r, fx, d) = t.logged(&["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"]);
+        assert_eq!((r, fx.len(), d), (Reply::Array(vec![Reply::Nil]), 0, 0));
+        // WATCH survives a no-op SETBIT.
+        t.ok(&["WATCH", "k"]);
+        t.ok(&["SETBIT", "k", "20", "0"]);
+        t.ok(&["MULTI"]);
+        t.ok(&["GET", "k"]);
+        assert!(matches!(t.ok(&["EXEC"]), Reply::Array(_)));
     }
 
     #[test]

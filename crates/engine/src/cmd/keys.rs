@@ -57,7 +57,7 @@ fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn exists(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut n = 0;
     for k in &a[1..] {
-        if ctx.lookup(k).is_some() {
+        if ctx.lookup_notouch(k).is_some() {
             n += 1;
         }
     }
@@ -118,6 +118,10 @@ fn expire(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn ttl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let name = args::text(&a[0]).to_ascii_lowercase();
+    // As Redis: a read that counts a hit or miss but leaves the access time alone.
+    if ctx.lookup_notouch(&a[1]).is_none() {
+        return Ok(Reply::Int(-2));
+    }
     let Some(at) = ctx.expire_at(&a[1]) else {
         return Ok(Reply::Int(-2));
     };
@@ -145,7 +149,7 @@ fn persist(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn type_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let t = ctx.lookup(&a[1]).map_or("none", |v| v.type_name());
+    let t = ctx.lookup_notouch(&a[1]).map_or("none", |v| v.type_name());
     Ok(Reply::Status(Bytes::from_static(t.as_bytes())))
 }
 
@@ -521,6 +525,21 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 mod tests {
     use crate::testkit::{arr, b, T};
     use crate::Reply;
+
+    #[test]
+    fn ttl_type_exists_do_not_touch() {
+        let mut t = T::new();
+        t.ok(&["SET", "k", "v"]);
+        t.advance(10_000);
+        for cmd in [&["TTL", "k"][..], &["PTTL", "k"], &["EXPIRETIME", "k"], &["TYPE", "k"], &["EXISTS", "k"], &["OBJECT", "ENCODING", "k"]]
+        {
+            t.ok(cmd);
+        }
+        assert_eq!(t.ok(&["OBJECT", "IDLETIME", "k"]), Reply::Int(10));
+        t.ok(&["GET", "k"]);
+        assert_eq!(t.ok(&["OBJECT", "IDLETIME", "k"]), Reply::Int(0));
+        assert_eq!(t.ok(&["TTL", "nokey"]), Reply::Int(-2));
+    }
 
     #[test]
     fn del_exists_type_rename() {

@@ -129,11 +129,13 @@ fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Ok(Reply::bulks(hub.channels(a.get(2).map(|p| &p[..]), shard)))
     };
     let numsub = |shard: bool| {
+        // A flat array in RESP3 too, as Redis's `addReplyArrayLen(c, (argc-2)*2)`.
         let mut out = Vec::new();
         for c in &a[2..] {
-            out.push((Reply::Bulk(c.clone()), Reply::Int(hub.numsub(c, shard) as i64)));
+            out.push(Reply::Bulk(c.clone()));
+            out.push(Reply::Int(hub.numsub(c, shard) as i64));
         }
-        Ok(Reply::Map(out))
+        Ok(Reply::Array(out))
     };
     match sub.as_str() {
         "channels" => channels(false),
@@ -196,7 +198,7 @@ mod tests {
         let m = rx.try_recv().unwrap();
         assert_eq!((&m.channel[..], &m.payload[..], m.pattern.is_none()), (&b"a"[..], &b"hello"[..], true));
         assert_eq!(rx.try_recv().unwrap().pattern.as_deref(), Some(&b"n*"[..]));
-        assert_eq!(other.ok(&["PUBSUB", "NUMSUB", "a", "zzz"]), Reply::Map(vec![(b("a"), Reply::Int(1)), (b("zzz"), Reply::Int(0))]));
+        assert_eq!(other.ok(&["PUBSUB", "NUMSUB", "a", "zzz"]), Reply::Array(vec![b("a"), Reply::Int(1), b("zzz"), Reply::Int(0)]));
         assert_eq!(other.ok(&["PUBSUB", "NUMPAT"]), Reply::Int(1));
         let Reply::Seq(unsubs) = t.ok(&["UNSUBSCRIBE"]) else { panic!() };
         assert_eq!(unsubs.len(), 2);

@@ -134,7 +134,10 @@ pub(crate) fn authenticate_session(shared: &Shared, session: &mut Session, user:
 pub fn client_info_line(shared: &Shared, id: u64) -> String {
     let c = shared.clients.lock().get(&id).cloned();
     match c {
-        Some(c) => client_line_at(shared.clock.now_ms(), id, &c).trim_end().to_string(),
+        Some(c) => {
+            let subs = shared.pubsub.client_counts().get(&id).copied().unwrap_or_default();
+            client_line_at(shared.clock.now_ms(), id, &c, subs).trim_end().to_string()
+        }
         None => format!("id={id} addr= laddr= fd=-1 name= user= resp=2 (REST request)"),
     }
 }
@@ -201,25 +204,86 @@ fn valid_client_text(b: &[u8]) -> bool {
     b.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
-fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo) -> String {
-    client_line_at(ctx.now, id, c)
+fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo, subs: crate::pubsub::ClientSubs) -> String {
+    client_line_at(ctx.now, id, c, subs)
 }
 
-fn client_line_at(now: u64, id: u64, c: &crate::engine::ClientInfo) -> String {
+fn client_line_at(now: u64, id: u64, c: &crate::engine::ClientInfo, subs: crate::pubsub::ClientSubs) -> String {
+    // Redis's flags: O a MONITOR client, P a subscriber, N nothing special.
+    let flags = if subs.monitor {
+        "O"
+    } else if subs.pubsub() {
+        "P"
+    } else {
+        "N"
+    };
     format!(
-        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
         c.addr,
         c.laddr,
         c.name,
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_ms) / 1000,
         c.db,
+        subs.channels,
+        subs.patterns,
+        subs.shard_channels,
         if c.last_cmd.is_empty() { "NULL" } else { c.last_cmd },
         if c.user.is_empty() { "default" } else { &c.user },
         c.resp,
         c.lib_name,
         c.lib_ver
     )
+}
+
+/// Redis's client type names (`CLIENT LIST TYPE`, `CLIENT KILL TYPE`): `Some(pubsub?)` for the
+/// normal/pubsub types every stashd client has, `Some(None)` for replica/master (no such client).
+fn client_type(name: &[u8]) -> Option<Option<bool>> {
+    match args::text(name).to_ascii_lowercase().as_str() {
+        "normal" => Some(Some(false)),
+        "pubsub" => Some(Some(true)),
+        "master" | "replica" | "slave" => Some(None),
+        _ => None,
+    }
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`, as Redis 7.2's
+/// `clientCommand`: one of the two filters; IDs are listed in argument order.
+fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let clients = ctx.shared.clients.lock().clone();
+    let subs = ctx.shared.pubsub.client_counts();
+    let subs_of = |id: &u64| subs.get(id).copied().unwrap_or_default();
+    let mut out = String::new();
+    if a.len() == 4 && is(&a[2], "TYPE") {
+        let Some(kind) = client_type(&a[3]) else {
+            return Err(CmdError::err(format!("Unknown client type '{}'", args::text(&a[3]))));
+        };
+        for (cid, c) in clients.iter() {
+            let s = subs_of(cid);
+            // MONITOR clients count as normal clients, as in Redis.
+            if kind == Some(s.pubsub() && !s.monitor) {
+                out.push_str(&client_line(ctx, *cid, c, s));
+            }
+        }
+    } else if a.len() > 3 && is(&a[2], "ID") {
+        let mut ids = Vec::with_capacity(a.len() - 3);
+        for x in &a[3..] {
+            ids.push(args::text(x).parse::<i64>().map_err(|_| CmdError::err("Invalid client ID"))?);
+        }
+        for id in ids {
+            let Ok(id) = u64::try_from(id) else { continue };
+            if let Some(c) = clients.get(&id) {
+                out.push_str(&client_line(ctx, id, c, subs_of(&id)));
+            }
+        }
+    } else if a.len() != 2 {
+        return Err(CmdError::Syntax);
+    } else {
+        for (cid, c) in clients.iter() {
+            out.push_str(&client_line(ctx, *cid, c, subs_of(cid)));
+        }
+    }
+    Ok(Reply::Verbatim(Bytes::from(out)))
 }
 
 fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -264,18 +328,12 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             Ok(Reply::Ok)
         }
-        "list" => {
-            let clients = ctx.shared.clients.lock().clone();
-            let mut out = String::new();
-            for (cid, c) in clients.iter() {
-                out.push_str(&client_line(ctx, *cid, c));
-            }
-            Ok(Reply::Verbatim(Bytes::from(out)))
-        }
+        "list" => client_list(ctx, a),
         "info" => {
             arity(2)?;
             let c = ctx.shared.clients.lock().get(&id).cloned().unwrap_or_default();
-            Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c))))
+            let subs = ctx.shared.pubsub.client_counts().get(&id).copied().unwrap_or_default();
+            Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c, subs))))
         }
         "kill" => client_kill(ctx, a),
         "reply" => {
@@ -396,35 +454,32 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(victims.len() as i64))
 }
 
-fn flag_names(spec: &CommandSpec) -> Vec<Reply> {
-    let mut f = Vec::new();
+/// Command flags as `COMMAND INFO` reports them: redis-server's for the commands it has
+/// (`command_info.tsv`), else derived from the table's flags.
+fn flag_names(unit: &str, spec: &CommandSpec) -> Vec<Reply> {
     let st = |s: &'static str| Reply::Status(Bytes::from_static(s.as_bytes()));
-    if spec.has(WRITE) {
-        f.push(st("write"));
+    if let Some(row) = crate::keyspecs::rows().get(unit) {
+        return row.flags.iter().map(|f| st(f)).collect();
     }
-    if spec.has(READONLY) {
-        f.push(st("readonly"));
+    let mut f = Vec::new();
+    for (bit, name) in [
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (OK_LOADING, "loading"),
+        (BLOCKING, "blocking"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI_QUEUE, "no_multi"),
+    ] {
+        if spec.has(bit) {
+            f.push(st(name));
+        }
     }
-    if spec.has(DENYOOM) {
-        f.push(st("denyoom"));
-    }
-    if spec.has(ADMIN) {
-        f.push(st("admin"));
-    }
-    if spec.has(NOSCRIPT) {
-        f.push(st("noscript"));
-    }
-    if spec.has(FAST) {
-        f.push(st("fast"));
-    }
-    if spec.has(NO_AUTH) {
-        f.push(st("no_auth"));
-    }
-    if spec.has(BLOCKING) {
-        f.push(st("blocking"));
-    }
-    if spec.has(NO_MULTI_QUEUE) {
-        f.push(st("no_multi"));
+    if spec.name.starts_with("json.") {
+        f.push(st("module"));
     }
     f
 }
@@ -436,19 +491,75 @@ fn acl_categories(name: &str) -> Vec<Reply> {
     crate::acl::categories::names_of(bits).map(|c| Reply::Status(Bytes::from(format!("@{c}")))).collect()
 }
 
-fn command_info(spec: &CommandSpec) -> Reply {
+/// The `COMMAND INFO` entry of a command or of a `container|sub` unit (its subcommands listed
+/// in the container's entry, as Redis does).
+fn unit_info(unit: &str, spec: &CommandSpec) -> Reply {
+    let units = crate::acl::categories::units();
+    let is_sub = unit.contains('|');
+    let subcommands = if is_sub {
+        Vec::new()
+    } else {
+        units.subcommands_of(unit).iter().map(|&id| unit_info(units.list[id].name, units.list[id].spec)).collect()
+    };
+    // A subcommand's arity and key positions are its own (redis-server's), the container's else.
+    let [arity, first, last, step] = match crate::keyspecs::rows().get(unit) {
+        Some(row) if is_sub => row.legacy,
+        _ => [spec.arity as i64, spec.first_key as i64, spec.last_key as i64, spec.step as i64],
+    };
     Reply::Array(vec![
-        Reply::Bulk(Bytes::from_static(spec.name.as_bytes())),
-        Reply::Int(spec.arity as i64),
-        Reply::Set(flag_names(spec)),
-        Reply::Int(spec.first_key as i64),
-        Reply::Int(spec.last_key as i64),
-        Reply::Int(spec.step as i64),
-        Reply::Set(acl_categories(spec.name)),
+        Reply::Bulk(Bytes::from(unit.to_string())),
+        Reply::Int(arity),
+        Reply::Set(flag_names(unit, spec)),
+        Reply::Int(first),
+        Reply::Int(last),
+        Reply::Int(step),
+        Reply::Set(acl_categories(unit)),
         Reply::Set(vec![]),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
+        crate::keyspecs::specs_reply(unit),
+        Reply::Array(subcommands),
     ])
+}
+
+fn command_info(spec: &CommandSpec) -> Reply {
+    unit_info(spec.name, spec)
+}
+
+/// `COMMAND INFO name`: a command, or a subcommand as `container|sub`.
+fn command_info_named(name: &[u8]) -> Reply {
+    let lower = args::text(name).to_ascii_lowercase();
+    if lower.contains('|') {
+        let units = crate::acl::categories::units();
+        return units.id(&lower).map_or(Reply::NilArray, |id| unit_info(units.list[id].name, units.list[id].spec));
+    }
+    command::lookup(name).map_or(Reply::NilArray, command_info)
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`: every command and
+/// subcommand (`config|get`), as Redis's `commandListWithFilter`.
+fn command_list(a: &[Bytes]) -> CmdResult {
+    let units = crate::acl::categories::units();
+    let filter: Box<dyn Fn(&crate::acl::categories::Unit) -> bool> = match a.len() {
+        2 => Box::new(|_| true),
+        5 if is(&a[2], "FILTERBY") => {
+            let arg = a[4].clone();
+            if is(&a[3], "MODULE") {
+                // The built-in JSON is the ReJSON module; no other module is loaded.
+                let rejson = arg.eq_ignore_ascii_case(b"rejson");
+                Box::new(move |u| rejson && u.name.starts_with("json."))
+            } else if is(&a[3], "ACLCAT") {
+                let cat = crate::acl::categories::category_bit(&args::text(&arg).to_ascii_lowercase()).unwrap_or(0);
+                Box::new(move |u| u.categories & cat != 0)
+            } else if is(&a[3], "PATTERN") {
+                Box::new(move |u| crate::glob::matches_nocase(&arg, u.name.as_bytes()))
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut names: Vec<&str> = units.list.iter().filter(|u| filter(u)).map(|u| u.name).collect();
+    names.sort_unstable();
+    Ok(Reply::Array(names.into_iter().map(|n| Reply::Bulk(Bytes::from(n.to_string()))).collect()))
 }
 
 fn sorted_specs() -> Vec<&'static CommandSpec> {
@@ -468,9 +579,9 @@ fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() == 2 {
                 return Ok(Reply::Array(sorted_specs().into_iter().map(command_info).collect()));
             }
-            Ok(Reply::Array(a[2..].iter().map(|n| command::lookup(n).map_or(Reply::NilArray, command_info)).collect()))
+            Ok(Reply::Array(a[2..].iter().map(|n| command_info_named(n)).collect()))
         }
-        "list" => Ok(Reply::Array(sorted_specs().into_iter().map(|s| Reply::Bulk(Bytes::from_static(s.name.as_bytes()))).collect())),
+        "list" => command_list(a),
         "docs" => {
             let names: Vec<&'static CommandSpec> =
                 if a.len() == 2 { sorted_specs() } else { a[2..].iter().filter_map(|n| command::lookup(n)).collect() };
@@ -488,32 +599,39 @@ fn command_cmd(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         "getkeys" | "getkeysandflags" => {
             let with_flags = sub == "getkeysandflags";
-            let Some(spec) = a.get(2).and_then(|n| command::lookup(n)) else {
+            if a.len() < 4 {
+                return Err(CmdError::WrongArgs(format!("command|{sub}")));
+            }
+            let Some(spec) = command::lookup(&a[2]) else {
                 return Err(CmdError::err("Invalid command specified"));
             };
             let cmd_args = &a[2..];
+            let units = crate::acl::categories::units();
+            let unit = units.resolve(spec, cmd_args).map(|id| units.list[id].name).unwrap_or(spec.name);
+            // As Redis's getKeysSubcommandImpl: keys at all, then arity, then the keys.
+            if !crate::keyspecs::has_keys(spec, unit) {
+                return Err(CmdError::err("The command has no key arguments"));
+            }
             if !spec.arity_ok(cmd_args.len()) {
                 return Err(CmdError::err("Invalid number of arguments specified for command"));
             }
-            // Key flags from the command's kind (Redis's key specs are finer: e.g. DEL's `RM`).
-            let flags = || {
-                let f: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
-                Reply::Array(f.iter().map(|s| Reply::Status(Bytes::from_static(s.as_bytes()))).collect())
-            };
-            let keys: Vec<Reply> = spec
-                .key_indexes(cmd_args.len())
-                .map(|i| {
-                    let key = Reply::Bulk(cmd_args[i].clone());
-                    if with_flags {
-                        Reply::Array(vec![key, flags()])
+            let found = crate::keyspecs::keys_and_flags(spec, unit, cmd_args);
+            if found.is_empty() {
+                let optional = crate::keyspecs::rows().get(unit).is_some_and(|r| r.flags.contains(&"no_mandatory_keys"));
+                return if optional { Ok(Reply::Array(Vec::new())) } else { Err(CmdError::err("Invalid arguments specified for command")) };
+            }
+            let keys = found
+                .into_iter()
+                .filter_map(|(i, flags)| {
+                    let key = Reply::Bulk(cmd_args.get(i)?.clone());
+                    Some(if with_flags {
+                        let flags = flags.into_iter().map(|f| Reply::Status(Bytes::from_static(f.as_bytes()))).collect();
+                        Reply::Array(vec![key, Reply::Set(flags)])
                     } else {
                         key
-                    }
+                    })
                 })
                 .collect();
-            if keys.is_empty() {
-                return Err(CmdError::err("The command has no key arguments"));
-            }
             Ok(Reply::Array(keys))
         }
         "help" => Ok(Reply::Array(
@@ -544,121 +662,252 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// `bytesToHuman` of Redis: `1.50K`, `3.20M`...
+fn human(n: u64) -> String {
+    let n = n as f64;
+    let units = [(1u64 << 50, 'P'), (1 << 40, 'T'), (1 << 30, 'G'), (1 << 20, 'M'), (1 << 10, 'K')];
+    for (size, unit) in units {
+        if n >= size as f64 {
+            return format!("{:.2}{unit}", n / size as f64);
+        }
+    }
+    format!("{n:.2}B")
+}
+
+/// `(user, system)` CPU seconds of this process (`RUSAGE_SELF`) or of its waited-for children.
+fn cpu_seconds(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage only writes the zero-initialised struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_utime), secs(ru.ru_stime))
+}
+
+/// `uname -s -r -m`, as Redis's `os` field.
+fn os_name() -> String {
+    // SAFETY: uname only writes the zero-initialised struct we pass; its fields are C strings.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
+}
+
+/// Total RAM from /proc/meminfo (`total_system_memory`).
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The sections of Redis 7.2's `INFO`, in its order. `default` marks those plain `INFO` shows.
+const INFO_SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("latencystats", false),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// Which sections an `INFO` call asks for, as Redis's `genInfoSectionDict`: none or `default`
+/// the default sections, `all` every section, `everything` also module sections (RedisJSON has
+/// none), anything else by name (case-insensitive; unknown names add nothing). `module_list` is
+/// Redis's name of the default `modules` section.
+fn info_wanted(sections: &[String]) -> Vec<&'static str> {
+    let all = sections.iter().any(|s| s == "all" || s == "everything");
+    let default = sections.is_empty() || sections.iter().any(|s| s == "default");
+    INFO_SECTIONS
+        .iter()
+        .filter(|(name, dflt)| {
+            all || (default && *dflt) || sections.iter().any(|s| s == name || (*name == "modules" && s == "module_list"))
+        })
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 fn info_text(ctx: &mut Ctx, sections: &[String]) -> String {
-    let all = sections.is_empty() || sections.iter().any(|s| s == "all" || s == "everything" || s == "default");
-    let want = |s: &str| all || sections.iter().any(|x| x == s);
     let shared = ctx.shared;
     let mut o = String::new();
     let uptime = shared.started.elapsed().as_secs();
-    if want("server") {
-        let _ = write!(
-            o,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nstashd_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nhttp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:stashd\r\nconfig_file:{}\r\n\r\n",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            std::process::id(),
-            shared.run_id,
-            shared.facts.tcp_port,
-            shared.facts.http_port,
-            uptime / 86400,
-            shared.config.read().hz,
-            shared.facts.config_file,
-        );
-    }
-    if want("clients") {
-        let n = shared.clients.lock().len();
-        let blocked: usize = ctx.ks.blocked.values().map(|v| v.len()).sum();
-        let _ = write!(
-            o,
-            "# Clients\r\nconnected_clients:{n}\r\nmaxclients:{}\r\nblocked_clients:{blocked}\r\n\r\n",
-            shared.config.read().maxclients
-        );
-    }
-    if want("memory") {
-        let rss = rss_bytes();
-        let _ = write!(
-            o,
-            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\nused_memory_peak:{}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
-            rss as f64 / 1048576.0,
-            shared.counters.peak_rss.load(std::sync::atomic::Ordering::Relaxed).max(rss),
-        );
-    }
-    if want("persistence") {
-        let aof = shared.aof();
-        let (incr, base) = aof.map_or((0, 0), |a| a.sizes());
-        let _ = write!(
-            o,
-            "# Persistence\r\nloading:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_last_bgrewrite_status:ok\r\naof_current_size:{}\r\naof_base_size:{base}\r\naof_fsync_policy:{}\r\naof_written_offset:{}\r\naof_durable_offset:{}\r\nrdb_changes_since_last_save:{}\r\n\r\n",
-            shared.loading.load(std::sync::atomic::Ordering::Relaxed) as u8,
-            aof.is_some() as u8,
-            aof.is_some_and(|a| a.rewriting()) as u8,
-            incr + base,
-            shared.config.read().appendfsync.as_str(),
-            aof.map_or(0, |a| a.written_offset()),
-            aof.map_or(0, |a| a.durable_offset()),
-            ctx.ks.dirty,
-        );
-    }
-    if want("stats") {
-        let st = &ctx.ks.stats;
-        let _ = write!(
-            o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_subkeys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
-            shared.counters.connections_received.load(std::sync::atomic::Ordering::Relaxed),
-            st.commands,
-            shared.counters.ops_per_sec.load(std::sync::atomic::Ordering::Relaxed),
-            shared.counters.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
-            st.expired_keys,
-            st.expired_subkeys,
-            st.keyspace_hits,
-            st.keyspace_misses
-        );
-    }
-    if want("replication") {
-        let _ = write!(
-            o,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:{}\r\n\r\n",
-            shared.run_id,
-            shared.aof().map_or(0, |a| a.written_offset())
-        );
-    }
-    if want("cpu") {
-        o.push_str("# CPU\r\n");
-        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-            let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            let tick = 100.0;
-            let ut = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
-            let st = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
-            let _ = write!(o, "used_cpu_sys:{st:.6}\r\nused_cpu_user:{ut:.6}\r\n");
-        }
-        o.push_str("\r\n");
-    }
-    // Like Redis: only with ALL/EVERYTHING or when named.
-    let everything = sections.iter().any(|s| s == "all" || s == "everything");
-    if everything || sections.iter().any(|x| x == "commandstats") {
-        o.push_str("# Commandstats\r\n");
-        ctx.ks.stats.cmds.info_commandstats(&mut o);
-        o.push_str("\r\n");
-    }
-    if everything || sections.iter().any(|x| x == "latencystats") {
-        o.push_str("# Latencystats\r\n");
-        ctx.ks.stats.cmds.info_latencystats(&mut o);
-        o.push_str("\r\n");
-    }
-    if want("keyspace") {
-        o.push_str("# Keyspace\r\n");
-        for (i, db) in ctx.ks.dbs.iter().enumerate() {
-            if !db.is_empty() {
-                let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.ttl_len());
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    for section in info_wanted(sections) {
+        match section {
+            "server" => {
+                let now_us = shared.clock.now_us();
+                let _ = write!(
+                    o,
+                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:{}\r\nstashd_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nhttp_port:{}\r\nserver_time_usec:{now_us}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{hz}\r\nconfigured_hz:{hz}\r\nlru_clock:{}\r\nexecutable:stashd\r\nconfig_file:{}\r\nio_threads_active:0\r\nlistener0:name=tcp,bind={},port={}\r\n\r\n",
+                    &shared.run_id[..16.min(shared.run_id.len())],
+                    env!("CARGO_PKG_VERSION"),
+                    os_name(),
+                    usize::BITS,
+                    std::process::id(),
+                    shared.run_id,
+                    shared.facts.tcp_port,
+                    shared.facts.http_port,
+                    uptime / 86400,
+                    (now_us / 1_000_000) & ((1 << 24) - 1),
+                    shared.facts.config_file,
+                    if shared.facts.bind.is_empty() { "*" } else { shared.facts.bind.as_str() },
+                    shared.facts.tcp_port,
+                    hz = shared.config.read().hz,
+                );
+            }
+            "clients" => {
+                let n = shared.clients.lock().len();
+                let blocked: usize = ctx.ks.blocked.values().map(|v| v.len()).sum();
+                let pubsub_clients = shared.pubsub.client_counts().values().filter(|c| c.pubsub()).count();
+                let _ = write!(
+                    o,
+                    "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\npubsub_clients:{pubsub_clients}\r\nwatching_clients:0\r\nclients_in_timeout_table:0\r\ntotal_watched_keys:{}\r\ntotal_blocking_keys:{}\r\ntotal_blocking_keys_on_nokey:0\r\n\r\n",
+                    shared.config.read().maxclients,
+                    ctx.ks.watched.len(),
+                    ctx.ks.blocked.len(),
+                );
+            }
+            "memory" => {
+                let rss = rss_bytes();
+                let peak = shared.counters.peak_rss.load(relaxed).max(rss);
+                let total = total_system_memory();
+                let (scripts, lua, functions, libraries) = ctx.ks.scripting.as_ref().map_or((0, 0, 0, 0), |s| {
+                    (s.cached_scripts(), s.lua_memory(), s.functions.function_count(), s.functions.libraries.len())
+                });
+                let _ = write!(
+                    o,
+                    "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nused_memory_dataset_perc:100.00%\r\nallocator_allocated:{rss}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:{lua}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n\r\n",
+                    human(rss),
+                    human(rss),
+                    human(peak),
+                    if peak == 0 { 100.0 } else { 100.0 * rss as f64 / peak as f64 },
+                    human(total),
+                    human(lua as u64),
+                    human(lua as u64),
+                );
+            }
+            "persistence" => {
+                let aof = shared.aof();
+                let (incr, base) = aof.map_or((0, 0), |a| a.sizes());
+                let rewriting = aof.is_some_and(|a| a.rewriting()) as u8;
+                let _ = write!(
+                    o,
+                    "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{rewriting}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\naof_current_size:{}\r\naof_base_size:{base}\r\naof_pending_rewrite:0\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\naof_fsync_policy:{}\r\naof_written_offset:{}\r\naof_durable_offset:{}\r\n\r\n",
+                    shared.loading.load(relaxed) as u8,
+                    ctx.ks.dirty,
+                    shared.started_ms / 1000,
+                    aof.is_some() as u8,
+                    incr + base,
+                    shared.config.read().appendfsync.as_str(),
+                    aof.map_or(0, |a| a.written_offset()),
+                    aof.map_or(0, |a| a.durable_offset()),
+                );
+            }
+            "stats" => {
+                let st = &ctx.ks.stats;
+                let _ = write!(
+                    o,
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:0\r\ntotal_net_output_bytes:0\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_subkeys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nclient_query_buffer_limit_disconnections:0\r\nclient_output_buffer_limit_disconnections:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\neventloop_cycles:0\r\neventloop_duration_sum:0\r\neventloop_duration_cmd_sum:0\r\ninstantaneous_eventloop_cycles_per_sec:0\r\ninstantaneous_eventloop_duration_usec:0\r\nacl_access_denied_auth:0\r\nacl_access_denied_cmd:0\r\nacl_access_denied_key:0\r\nacl_access_denied_channel:0\r\n\r\n",
+                    shared.counters.connections_received.load(relaxed),
+                    st.commands,
+                    shared.counters.ops_per_sec.load(relaxed),
+                    shared.counters.rejected_connections.load(relaxed),
+                    st.expired_keys,
+                    st.expired_subkeys,
+                    st.keyspace_hits,
+                    st.keyspace_misses,
+                    shared.pubsub.channels(None, false).len(),
+                    shared.pubsub.numpat(),
+                    shared.pubsub.channels(None, true).len(),
+                    st.cmds.error_replies,
+                    st.commands,
+                    st.commands,
+                );
+            }
+            "replication" => {
+                let _ = write!(
+                    o,
+                    "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n\r\n",
+                    shared.run_id,
+                    shared.aof().map_or(0, |a| a.written_offset())
+                );
+            }
+            "cpu" => {
+                let (user, sys) = cpu_seconds(libc::RUSAGE_SELF);
+                let (cuser, csys) = cpu_seconds(libc::RUSAGE_CHILDREN);
+                // Commands run on whichever worker holds the keyspace lock: there is no single
+                // main thread, so its figures are the process's.
+                let _ = write!(
+                    o,
+                    "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:{csys:.6}\r\nused_cpu_user_children:{cuser:.6}\r\nused_cpu_sys_main_thread:{sys:.6}\r\nused_cpu_user_main_thread:{user:.6}\r\n\r\n"
+                );
+            }
+            "modules" => {
+                // JSON is built in and listed as RedisJSON is (MODULE LIST shows the same).
+                let _ = write!(
+                    o,
+                    "# Modules\r\nmodule:name=ReJSON,ver={},api=1,filters=0,usedby=[],using=[],options=[]\r\n\r\n",
+                    crate::cmd::admin::REJSON_VERSION
+                );
+            }
+            "commandstats" => {
+                o.push_str("# Commandstats\r\n");
+                ctx.ks.stats.cmds.info_commandstats(&mut o);
+                o.push_str("\r\n");
+            }
+            "errorstats" => {
+                o.push_str("# Errorstats\r\n");
+                ctx.ks.stats.cmds.info_errorstats(&mut o);
+                o.push_str("\r\n");
+            }
+            "latencystats" => {
+                o.push_str("# Latencystats\r\n");
+                ctx.ks.stats.cmds.info_latencystats(&mut o);
+                o.push_str("\r\n");
+            }
+            "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n\r\n"),
+            _ => {
+                o.push_str("# Keyspace\r\n");
+                let now = ctx.now;
+                for (i, db) in ctx.ks.dbs.iter().enumerate() {
+                    if !db.is_empty() {
+                        let _ = write!(o, "db{i}:keys={},expires={},avg_ttl={}\r\n", db.len(), db.ttl_len(), avg_ttl(db, now));
+                    }
+                }
+                o.push_str("\r\n");
             }
         }
-        o.push_str("\r\n");
     }
     while o.ends_with("\r\n\r\n") {
         o.truncate(o.len() - 2);
     }
     o
+}
+
+/// Average remaining TTL in ms of a db's keys with a TTL, from a sample of at most 20 of them
+/// (Redis estimates it from its expiry cycle's samples likewise).
+fn avg_ttl(db: &crate::keyspace::Db, now: u64) -> u64 {
+    let ttls: Vec<u64> = db.ttl_sample(20).filter(|&at| at > now).map(|at| at - now).collect();
+    if ttls.is_empty() {
+        0
+    } else {
+        ttls.iter().sum::<u64>() / ttls.len() as u64
+    }
 }
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -664,6 +664,10 @@ fn zpop_generic(ctx: &mut Ctx, a: &[Bytes], max: bool) -> CmdResult {
         }
     };
     let popped = pop_from(ctx, &a[1], max, count)?;
+    // With a count, RESP3 gets [member, score] pairs (Redis's use_nested_array); RESP2 a flat array.
+    if a.len() == 3 {
+        return Ok(scored_reply(ctx, popped, true));
+    }
     Ok(flat_reply(popped, true))
 }
 
