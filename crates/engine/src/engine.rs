@@ -144,6 +144,10 @@ pub struct Shared {
     pub notify_flags: AtomicU32,
     /// `slowlog-log-slower-than` (µs), read after every command.
     pub slowlog_threshold: std::sync::atomic::AtomicI64,
+    /// `CLIENT PAUSE` (read by the RESP face before each command, and by expiry).
+    pub pause: crate::pause::Pause,
+    /// Clients parked in blocking commands (`CLIENT UNBLOCK`).
+    pub parked: crate::pause::ParkedClients,
 }
 
 impl Shared {
@@ -210,6 +214,8 @@ impl Engine {
                 dirty,
                 notify_flags: AtomicU32::new(0),
                 slowlog_threshold,
+                pause: Default::default(),
+                parked: Default::default(),
             }),
         }
     }
@@ -374,6 +380,11 @@ impl Engine {
             if args.is_empty() {
                 continue;
             }
+            if self.held_by_pause(session, &args).is_some() {
+                // The face waits for the pause to end, then runs it (and the rest).
+                queue.push_front(args);
+                break;
+            }
             let o = self.execute_locked(&mut ks, session, args);
             let stop = matches!(o, Outcome::Blocked { .. }) || session.close_after_reply;
             out.push(o);
@@ -384,6 +395,22 @@ impl Engine {
         self.shared.dirty.store(ks.dirty, Ordering::Relaxed);
         drop(ks);
         self.touch_client(session);
+    }
+
+    /// While `CLIENT PAUSE` holds `args` of this RESP client (see [`crate::pause::Pause::holds`]):
+    /// the time in ms until the pause ends by itself. Unknown commands and wrong arities are
+    /// answered at once, as in Redis. REST requests are never held (the engine never parks them).
+    pub fn held_by_pause(&self, session: &Session, args: &[Bytes]) -> Option<u64> {
+        let now = self.shared.clock.now_ms();
+        self.shared.pause.active(now)?;
+        if session.face != Face::Resp {
+            return None;
+        }
+        let spec = command::lookup(args.first()?)?;
+        if !spec.arity_ok(args.len()) || !self.shared.pause.holds(now, session, spec, args) {
+            return None;
+        }
+        Some(self.shared.pause.remaining_ms(now))
     }
 
     fn execute_locked(&self, ks: &mut Keyspace, session: &mut Session, args: Vec<Bytes>) -> Outcome {

@@ -24,6 +24,7 @@ pub mod json;
 pub mod keyspace;
 pub mod longdouble;
 pub mod notify;
+pub mod pause;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;

@@ -105,6 +105,13 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c))))
         }
         "kill" => client_kill(ctx, a),
+        "pause" => client_pause(ctx, a),
+        "unpause" => {
+            arity(2)?;
+            ctx.shared.pause.end();
+            Ok(Reply::Ok)
+        }
+        "unblock" => client_unblock(ctx, a),
         "reply" => {
             arity(3)?;
             if ctx.session.face != Face::Resp {
@@ -142,6 +149,9 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 "SETINFO <option> <value>",
                 "KILL <ip:port> | [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [USER <name>] [TYPE <type>] [SKIPME yes|no] [MAXAGE <secs>]",
                 "REPLY ON|OFF|SKIP",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "UNPAUSE",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "LIST",
                 "INFO",
                 "HELP",
@@ -221,4 +231,46 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return if victims.is_empty() { Err(CmdError::err("No such client")) } else { Ok(Reply::Ok) };
     }
     Ok(Reply::Int(victims.len() as i64))
+}
+
+/// Redis's answer to a CLIENT subcommand given the wrong arguments.
+fn sub_syntax(sub: &Bytes) -> CmdError {
+    CmdError::err(format!("unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.", args::text(sub)))
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: RESP clients' commands (all, or those that may write)
+/// wait until the timeout passes or `CLIENT UNPAUSE`; a new pause replaces the current one.
+fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() != 3 && a.len() != 4 {
+        return Err(sub_syntax(&a[1]));
+    }
+    let ms = args::int(&a[2]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::NegativeTimeout);
+    }
+    let mode = match a.get(3) {
+        None => crate::pause::PauseMode::All,
+        Some(m) if is(m, "ALL") => crate::pause::PauseMode::All,
+        Some(m) if is(m, "WRITE") => crate::pause::PauseMode::Write,
+        Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    ctx.shared.pause.start(mode, ctx.shared.clock.now_ms().saturating_add(ms as u64));
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: wakes a client parked in a blocking command; it answers
+/// as on timeout, or with `-UNBLOCKED`. 1 if the client was blocked, else 0.
+fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() != 3 && a.len() != 4 {
+        return Err(sub_syntax(&a[1]));
+    }
+    let id = args::int(&a[2]).map_err(|_| CmdError::NotInteger)?;
+    let reason = match a.get(3) {
+        None => crate::pause::UnblockReason::Timeout,
+        Some(r) if is(r, "TIMEOUT") => crate::pause::UnblockReason::Timeout,
+        Some(r) if is(r, "ERROR") => crate::pause::UnblockReason::Error,
+        Some(_) => return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+    };
+    let woke = u64::try_from(id).is_ok_and(|id| ctx.shared.parked.unblock(id, reason));
+    Ok(Reply::Int(woke as i64))
 }

@@ -19,8 +19,8 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() < 3 {
                 return Err(CmdError::WrongArgs("config|get".into()));
             }
-            let mut params = ctx.shared.config.read().params();
-            params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some()));
+            let mut params = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some());
+            params.extend(ctx.shared.config.read().params());
             params.push(("requirepass", ctx.shared.acl.requirepass()));
             let mut out = Vec::new();
             for (name, value) in params {
@@ -37,8 +37,14 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some());
             let mut cfg = ctx.shared.config.read().clone();
             let mut requirepass = None;
+            let mut seen = Vec::new();
             for pair in a[2..].chunks(2) {
                 let name = args::text(&pair[0]).to_ascii_lowercase();
+                let key = crate::config::canonical(&name).to_string();
+                if seen.contains(&key) {
+                    return Err(CmdError::err(format!("CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
+                }
+                seen.push(key);
                 if name == "requirepass" {
                     requirepass = Some(pair[1].clone());
                     continue;
