@@ -34,6 +34,7 @@ pub mod scripting_convert;
 pub mod scripting_libs;
 pub mod session;
 pub mod stream;
+pub mod tracking;
 pub mod value;
 pub mod zset;
 

@@ -173,6 +173,24 @@ impl Conn<'_> {
             encode::simple(out, &m.payload);
             return;
         }
+        if m.invalidate {
+            // Client-side caching: a RESP3 push, or for a subscribed RESP2 client (a REDIRECT
+            // target) a message on __redis__:invalidate; nothing for other RESP2 clients.
+            let resp3 = session.protocol == stashd_resp::Protocol::Resp3;
+            if resp3 {
+                out.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n");
+            } else if session.subs.active() {
+                out.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n");
+            } else {
+                return;
+            }
+            match (m.payload.is_empty(), resp3) {
+                (false, _) => out.extend_from_slice(&m.payload),
+                (true, true) => out.extend_from_slice(b"_\r\n"),
+                (true, false) => out.extend_from_slice(b"$-1\r\n"),
+            }
+            return;
+        }
         let frame = m.resp2();
         if session.protocol == stashd_resp::Protocol::Resp3 {
             out.extend_from_slice(b">");

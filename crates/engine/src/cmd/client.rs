@@ -112,6 +112,19 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Ok(Reply::Ok)
         }
         "unblock" => client_unblock(ctx, a),
+        "tracking" => client_tracking(ctx, a),
+        "caching" => {
+            arity(3)?;
+            client_caching(ctx, &a[2])
+        }
+        "trackinginfo" => {
+            arity(2)?;
+            Ok(tracking_info(ctx.session.tracking.as_deref()))
+        }
+        "getredir" => {
+            arity(2)?;
+            Ok(Reply::Int(ctx.session.tracking.as_ref().map_or(-1, |t| t.redirect as i64)))
+        }
         "reply" => {
             arity(3)?;
             if ctx.session.face != Face::Resp {
@@ -152,6 +165,10 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 "PAUSE <timeout> [WRITE|ALL]",
                 "UNPAUSE",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+                "CACHING (YES|NO)",
+                "TRACKINGINFO",
+                "GETREDIR",
                 "LIST",
                 "INFO",
                 "HELP",
@@ -273,4 +290,162 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     let woke = u64::try_from(id).is_ok_and(|id| ctx.shared.parked.unblock(id, reason));
     Ok(Reply::Int(woke as i64))
+}
+
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]`
+/// (Redis 7's checks and texts, in its order).
+fn client_tracking(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() < 3 {
+        return Err(CmdError::WrongArgs("client|tracking".into()));
+    }
+    let mut new = crate::tracking::ClientTracking::default();
+    let mut i = 3;
+    while i < a.len() {
+        let more = i + 1 < a.len();
+        if is(&a[i], "REDIRECT") && more {
+            if new.redirect != 0 {
+                return Err(CmdError::err("A client can only redirect to a single other client"));
+            }
+            let id = args::int(&a[i + 1]).map_err(|_| CmdError::NotInteger)?;
+            let exists = u64::try_from(id).is_ok_and(|id| ctx.shared.clients.lock().contains_key(&id));
+            if !exists {
+                return Err(CmdError::err("The client ID you want redirect to does not exist"));
+            }
+            new.redirect = id as u64;
+            i += 2;
+        } else if is(&a[i], "PREFIX") && more {
+            new.prefixes.push(a[i + 1].clone());
+            i += 2;
+        } else if is(&a[i], "BCAST") {
+            new.bcast = true;
+            i += 1;
+        } else if is(&a[i], "OPTIN") {
+            new.optin = true;
+            i += 1;
+        } else if is(&a[i], "OPTOUT") {
+            new.optout = true;
+            i += 1;
+        } else if is(&a[i], "NOLOOP") {
+            new.noloop = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let tracking = &ctx.shared.tracking;
+    if is(&a[2], "OFF") {
+        if let Some(old) = ctx.session.tracking.take() {
+            tracking.disable(ctx.session.id, &old);
+        }
+        return Ok(Reply::Ok);
+    }
+    if !is(&a[2], "ON") {
+        return Err(CmdError::Syntax);
+    }
+    if !new.bcast && !new.prefixes.is_empty() {
+        return Err(CmdError::err("PREFIX option requires BCAST mode to be enabled"));
+    }
+    let old = ctx.session.tracking.as_deref();
+    if old.is_some_and(|o| o.bcast != new.bcast) {
+        return Err(CmdError::err(
+            "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if new.bcast && (new.optin || new.optout) {
+        return Err(CmdError::err("OPTIN and OPTOUT are not compatible with BCAST"));
+    }
+    if new.optin && new.optout {
+        return Err(CmdError::err("You can't specify both OPTIN mode and OPTOUT mode"));
+    }
+    if old.is_some_and(|o| (new.optin && o.optout) || (new.optout && o.optin)) {
+        return Err(CmdError::err(
+            "You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    let current = old.map(|o| o.prefixes.clone()).unwrap_or_default();
+    if new.bcast {
+        crate::tracking::check_prefixes(&current, &new.prefixes).map_err(CmdError::err)?;
+        // Without PREFIX, BCAST follows every key: the empty prefix, as Redis lists it.
+        if new.prefixes.is_empty() && current.is_empty() {
+            new.prefixes.push(Bytes::new());
+        }
+    }
+    // Prefixes add up over repeated ONs; the flags are the new ones.
+    let mut prefixes = current;
+    for p in new.prefixes.drain(..) {
+        if !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    new.prefixes = prefixes;
+    new.caching = old.is_some_and(|o| o.caching);
+    if let Some(old) = ctx.session.tracking.take() {
+        tracking.disable(ctx.session.id, &old);
+    }
+    tracking.enable(ctx.session.id, &new);
+    ctx.shared.pubsub.register(ctx.session.id, &mut ctx.session.subs);
+    ctx.ks.touched.get_or_insert_with(Vec::new);
+    ctx.session.tracking = Some(Box::new(new));
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT CACHING YES|NO`: whether the next command's keys are remembered (OPTIN/OPTOUT).
+fn client_caching(ctx: &mut Ctx, opt: &Bytes) -> CmdResult {
+    let Some(t) = ctx.session.tracking.as_deref_mut() else {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if is(opt, "YES") {
+        if !t.optin {
+            return Err(CmdError::err("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."));
+        }
+    } else if is(opt, "NO") {
+        if !t.optout {
+            return Err(CmdError::err("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    t.caching = true;
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT TRACKINGINFO`: flags, redirect and prefixes, as Redis lists them.
+fn tracking_info(t: Option<&crate::tracking::ClientTracking>) -> Reply {
+    let s = |x: &'static str| Reply::Bulk(Bytes::from_static(x.as_bytes()));
+    let mut flags = Vec::new();
+    match t {
+        None => flags.push(s("off")),
+        Some(t) => {
+            flags.push(s("on"));
+            if t.bcast {
+                flags.push(s("bcast"));
+            }
+            if t.optin {
+                flags.push(s("optin"));
+                if t.caching {
+                    flags.push(s("caching-yes"));
+                }
+            }
+            if t.optout {
+                flags.push(s("optout"));
+                if t.caching {
+                    flags.push(s("caching-no"));
+                }
+            }
+            if t.noloop {
+                flags.push(s("noloop"));
+            }
+        }
+    }
+    // In byte order, as Redis's radix tree lists them.
+    let mut prefixes: Vec<Bytes> = t.map_or_else(Vec::new, |t| t.prefixes.clone());
+    prefixes.sort();
+    let prefixes = prefixes.into_iter().map(Reply::Bulk).collect();
+    Reply::Map(vec![
+        (s("flags"), Reply::Set(flags)),
+        (s("redirect"), Reply::Int(t.map_or(-1, |t| t.redirect as i64))),
+        (s("prefixes"), Reply::Array(prefixes)),
+    ])
 }

@@ -88,6 +88,9 @@ fn quit(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     crate::cmd::transactions::unwatch_all(ctx.ks, ctx.session);
     ctx.shared.pubsub.unsubscribe_all(ctx.session.id, &mut ctx.session.subs);
+    if let Some(t) = ctx.session.tracking.take() {
+        ctx.shared.tracking.disable(ctx.session.id, &t);
+    }
     ctx.session.multi = None;
     ctx.session.db = 0;
     ctx.session.protocol = Protocol::Resp2;
