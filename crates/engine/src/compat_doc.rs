@@ -20,7 +20,6 @@ enum Note {
 
 const NO_REPLICATION: &str = "no replication: stashd runs one node; durability comes from its append-only log";
 const NO_CLUSTER: &str = "stashd is a single node, not a Redis Cluster member (scaling out on an existing Redis/Valkey Cluster is planned)";
-const NO_TRACKING: &str = "client-side caching (tracking) is not offered";
 const LATER: &str = "not implemented yet";
 
 fn note(name: &str) -> Option<Note> {
@@ -43,7 +42,9 @@ fn note(name: &str) -> Option<Note> {
         "module" | "module|list" => Info("lists the built-in JSON as RedisJSON (`ReJSON`)"),
         "pfdebug" | "pfselftest" => No("internal HyperLogLog debugging commands"),
         "shutdown" => No("stop the server with SIGTERM or SIGINT (the log is flushed first)"),
-        "client|caching" | "client|getredir" | "client|tracking" | "client|trackinginfo" => No(NO_TRACKING),
+        "client|tracking" => Info("RESP only; a REDIRECT target gets invalidations once it subscribed (RESP2) or tracks itself (RESP3)"),
+        "client|pause" | "client|unpause" => Info("RESP connections wait (Redis 7's WRITE/ALL rules); REST requests are not held"),
+        "client|unblock" => Info("RESP only (REST requests never block)"),
         "script|debug" => No("the Lua debugger (ldb) is not offered"),
         "xadd" | "xtrim" => Info("`~` removes whole listpack nodes as Redis does (`stream-node-max-entries`, `stream-node-max-bytes`)"),
         "xackdel" => Info("a missing group is not an error (each id gets its deletion result), as on the hosted service"),
@@ -65,7 +66,7 @@ fn note(name: &str) -> Option<Note> {
         "client|kill" => Partial("every client is a normal client: TYPE normal/pubsub match all, master/replica none; USER matches the client's ACL user"),
         "client|reply" => Info("RESP only"),
         "info" => Partial("every Redis 7.2 section and field (Cluster, Modules, Errorstats...); `used_memory` is the process's resident size, fields stashd has no counterpart for read as Redis's defaults"),
-        "config|set" | "config|get" => Info("the settings stashd has (see README); others are refused or read as Redis's defaults"),
+        "config|set" | "config|get" => Info("Redis 7's whole parameter table; which ones act in stashd: docs/config.md"),
         "debug" => Info("only with `--enable-debug-command` (tests use `DEBUG JUMP-CLOCK`)"),
         "xinfo|consumers" => Info("a missing group answers `[]` as on the hosted service"),
         "xreadgroup" => Info("a `NOACK` read creates no consumer, as on the hosted service"),

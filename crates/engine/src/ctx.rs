@@ -139,7 +139,8 @@ impl<'a> Ctx<'a> {
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let dbi = self.session.db;
         let expired = matches!(self.ks.dbs[dbi].map.get(key), Some(e) if self.is_expired(e.expire_at));
-        if expired {
+        // While clients are paused keys do not expire: they read as missing but stay (Redis 7).
+        if expired && self.shared.pause.expiry_allowed(self.now) {
             self.reclaim_expired(dbi, key);
         }
         expired
@@ -166,7 +167,9 @@ impl<'a> Ctx<'a> {
         let dbi = self.session.db;
         let (i, _, e) = self.ks.dbs[dbi].map.get_full(key)?;
         if self.is_expired(e.expire_at) {
-            self.reclaim_expired(dbi, key);
+            if self.shared.pause.expiry_allowed(self.now) {
+                self.reclaim_expired(dbi, key);
+            }
             return None;
         }
         // A hash reclaims its expired fields on any access, and goes away with the last one.

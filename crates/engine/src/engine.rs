@@ -144,6 +144,12 @@ pub struct Shared {
     pub notify_flags: AtomicU32,
     /// `slowlog-log-slower-than` (µs), read after every command.
     pub slowlog_threshold: std::sync::atomic::AtomicI64,
+    /// `CLIENT PAUSE` (read by the RESP face before each command, and by expiry).
+    pub pause: crate::pause::Pause,
+    /// Clients parked in blocking commands (`CLIENT UNBLOCK`).
+    pub parked: crate::pause::ParkedClients,
+    /// Client-side caching tables (`CLIENT TRACKING`).
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Shared {
@@ -210,6 +216,9 @@ impl Engine {
                 dirty,
                 notify_flags: AtomicU32::new(0),
                 slowlog_threshold,
+                pause: Default::default(),
+                parked: Default::default(),
+                tracking: Default::default(),
             }),
         }
     }
@@ -253,8 +262,11 @@ impl Engine {
         }
     }
 
-    /// Closes a session: drops its WATCHes and its `CLIENT LIST` row.
+    /// Closes a session: drops its WATCHes, tracking and its `CLIENT LIST` row.
     pub fn close_session(&self, session: &mut Session) {
+        if let Some(t) = session.tracking.take() {
+            self.shared.tracking.disable(session.id, &t);
+        }
         self.shared.pubsub.unsubscribe_all(session.id, &mut session.subs);
         if !session.watched.is_empty() {
             let mut ks = self.shared.ks.lock();
@@ -374,6 +386,11 @@ impl Engine {
             if args.is_empty() {
                 continue;
             }
+            if self.held_by_pause(session, &args).is_some() {
+                // The face waits for the pause to end, then runs it (and the rest).
+                queue.push_front(args);
+                break;
+            }
             let o = self.execute_locked(&mut ks, session, args);
             let stop = matches!(o, Outcome::Blocked { .. }) || session.close_after_reply;
             out.push(o);
@@ -386,12 +403,33 @@ impl Engine {
         self.touch_client(session);
     }
 
+    /// While `CLIENT PAUSE` holds `args` of this RESP client (see [`crate::pause::Pause::holds`]):
+    /// the time in ms until the pause ends by itself. Unknown commands and wrong arities are
+    /// answered at once, as in Redis. REST requests are never held (the engine never parks them).
+    pub fn held_by_pause(&self, session: &Session, args: &[Bytes]) -> Option<u64> {
+        let now = self.shared.clock.now_ms();
+        self.shared.pause.active(now)?;
+        if session.face != Face::Resp {
+            return None;
+        }
+        let spec = command::lookup(args.first()?)?;
+        if !spec.arity_ok(args.len()) || !self.shared.pause.holds(now, session, spec, args) {
+            return None;
+        }
+        Some(self.shared.pause.remaining_ms(now))
+    }
+
     fn execute_locked(&self, ks: &mut Keyspace, session: &mut Session, args: Vec<Bytes>) -> Outcome {
         let now = self.shared.clock.now_ms();
         let mut ctx = Ctx::new(ks, session, &self.shared, now);
         let result = dispatch(&mut ctx, &args);
         let Ctx { effects, block, .. } = ctx;
         let result = if session.reply_mode == crate::session::ReplyMode::On { result } else { session.filter_reply(result) };
+        let result = if ks.touched.is_some() || session.tracking.is_some() {
+            self.after_tracked_command(ks, session, &args, result, block.is_none())
+        } else {
+            result
+        };
         session.dirty_seen = ks.dirty;
         if !effects.is_empty() {
             if let Some(aof) = self.shared.aof() {
@@ -432,7 +470,63 @@ impl Engine {
 
     /// One active-expiry cycle (Redis's sampling algorithm); returns keys reclaimed.
     pub fn active_expire_cycle(&self, budget: std::time::Duration) -> usize {
-        crate::expire::active_cycle(self, budget)
+        let n = crate::expire::active_cycle(self, budget);
+        if n > 0 && self.shared.tracking.active() {
+            let mut ks = self.shared.ks.lock();
+            let touched = ks.touched.as_mut().map(std::mem::take).unwrap_or_default();
+            drop(ks);
+            for inv in self.shared.tracking.invalidate(0, &touched) {
+                self.shared.pubsub.send_invalidation(inv.to, crate::tracking::keys_frame(&inv.keys));
+            }
+        }
+        n
+    }
+
+    /// Client-side caching after a top-level command: resets `CLIENT CACHING`, sends the
+    /// invalidations for the keys it wrote (and for FLUSHALL/FLUSHDB), and appends the ones for
+    /// this very client (RESP3, no REDIRECT) to its reply, so they follow it as in Redis.
+    fn after_tracked_command(
+        &self,
+        ks: &mut Keyspace,
+        session: &mut Session,
+        args: &[Bytes],
+        result: Result<Reply, CmdError>,
+        may_append: bool,
+    ) -> Result<Reply, CmdError> {
+        let tracking = &self.shared.tracking;
+        if session.multi.is_none() && !crate::args::is(&args[0], "client") {
+            if let Some(t) = session.tracking.as_mut() {
+                t.caching = false;
+            }
+        }
+        let touched = ks.touched.as_mut().map(std::mem::take).unwrap_or_default();
+        if !tracking.active() {
+            ks.touched = None;
+            return result;
+        }
+        let mut invs = tracking.invalidate(session.id, &touched);
+        let flushed = crate::args::is(&args[0], "flushall") || crate::args::is(&args[0], "flushdb");
+        if flushed && result.is_ok() && session.multi.is_none() {
+            invs.extend(tracking.flush());
+        }
+        let mut own = Vec::new();
+        for inv in invs {
+            if inv.to == session.id && may_append && session.protocol == stashd_resp::Protocol::Resp3 {
+                let keys = inv.keys.map_or(Reply::Nil, |k| Reply::Array(k.into_iter().map(Reply::Bulk).collect()));
+                own.push(Reply::Push(vec![Reply::bulk("invalidate"), keys]));
+            } else {
+                self.shared.pubsub.send_invalidation(inv.to, crate::tracking::keys_frame(&inv.keys));
+            }
+        }
+        if own.is_empty() {
+            return result;
+        }
+        let first = match result {
+            Ok(Reply::Seq(v)) if v.is_empty() => None,
+            Ok(r) => Some(r),
+            Err(e) => Some(Reply::Error(e.to_string())),
+        };
+        Ok(Reply::Seq(first.into_iter().chain(own).collect()))
     }
 }
 
@@ -524,6 +618,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result
     ctx.depth += 1;
     let result = (spec.handler)(ctx, args);
     ctx.depth -= 1;
+    if ctx.session.tracking.is_some() {
+        track_reads(ctx, spec, args);
+    }
     let usec = started.elapsed().as_micros() as u64;
     record_stats(ctx, spec, args, usec, result.is_err());
     if let Err(e) = &result {
@@ -624,4 +721,24 @@ fn unknown_command(args: &[Bytes]) -> CmdError {
     }
     let name: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
     CmdError::UnknownCommand { name, args: list }
+}
+
+// ---- Client-side caching (CLIENT TRACKING) -------------------------------------------------
+
+/// Remembers the keys a read-only command of a tracking client (default mode) named, as Redis's
+/// `trackingRememberKeys`: not for EVAL_RO/EVALSHA_RO/FCALL_RO themselves (the commands their
+/// scripts run count), and under OPTIN only after `CLIENT CACHING yes`, under OPTOUT unless
+/// `CLIENT CACHING no`.
+fn track_reads(ctx: &mut Ctx, spec: &CommandSpec, args: &[Bytes]) {
+    let Some(t) = ctx.session.tracking.as_deref() else { return };
+    if t.bcast || !spec.has(flags::READONLY) || matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        return;
+    }
+    if (t.optin && !t.caching) || (t.optout && t.caching) {
+        return;
+    }
+    let keys = crate::acl::keys::keys_of(spec, args);
+    if !keys.is_empty() {
+        ctx.shared.tracking.remember(ctx.session.id, keys.into_iter().filter_map(|(p, _)| args.get(p).cloned()));
+    }
 }

@@ -82,6 +82,9 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     let shared = &engine.shared;
     let mut ks = shared.ks.lock();
     let now = shared.clock.now_ms();
+    if !shared.pause.expiry_allowed(now) {
+        return 0;
+    }
     let mut session = crate::Session::new(0, Face::Resp, Some(shared.acl.superuser()));
     let mut ctx = Ctx::new(&mut ks, &mut session, shared, now);
     let mut reclaimed = 0;

@@ -197,6 +197,9 @@ pub struct Keyspace {
     pub watched: HashMap<(usize, Bytes), (usize, u64)>,
     /// Clients parked on a key by a blocking command.
     pub blocked: HashMap<(usize, Bytes), Vec<Arc<Notify>>>,
+    /// Keys signalled as modified since the engine last took them, kept only while some
+    /// client tracks keys (`CLIENT TRACKING`); `None` otherwise.
+    pub touched: Option<Vec<Bytes>>,
     /// Statistics.
     pub stats: Stats,
     /// The slow log (`SLOWLOG`).
@@ -213,6 +216,7 @@ impl Default for Keyspace {
             dirty: 0,
             watched: HashMap::new(),
             blocked: HashMap::new(),
+            touched: None,
             stats: Stats::default(),
             slowlog: Default::default(),
             scripting: Some(Box::default()),
@@ -223,6 +227,9 @@ impl Default for Keyspace {
 impl Keyspace {
     /// Signals that `key` in `db` changed: bumps its WATCH version and wakes blocked clients.
     pub fn signal_modified(&mut self, db: usize, key: &Bytes) {
+        if let Some(t) = self.touched.as_mut() {
+            t.push(key.clone());
+        }
         if !self.watched.is_empty() {
             if let Some((_, v)) = self.watched.get_mut(&(db, key.clone())) {
                 *v += 1;

@@ -25,6 +25,7 @@ pub mod keyspace;
 pub mod keyspecs;
 pub mod longdouble;
 pub mod notify;
+pub mod pause;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;
@@ -34,6 +35,7 @@ pub mod scripting_convert;
 pub mod scripting_libs;
 pub mod session;
 pub mod stream;
+pub mod tracking;
 pub mod value;
 pub mod zset;
 

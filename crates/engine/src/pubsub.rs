@@ -31,6 +31,10 @@ pub struct PubMessage {
     pub shard: bool,
     /// True for a `MONITOR` line (the payload; no channel).
     pub monitor: bool,
+    /// True for a client-side caching invalidation (`CLIENT TRACKING`): the payload is the RESP
+    /// array of keys, empty for the null of a flush; the face writes a RESP3 `invalidate` push,
+    /// or for a subscribed RESP2 client a message on `__redis__:invalidate`.
+    pub invalidate: bool,
     /// [`PubMessage::resp_frame`], encoded once by the first RESP subscriber that needs it.
     pub frame: std::sync::OnceLock<Bytes>,
 }
@@ -38,7 +42,7 @@ pub struct PubMessage {
 impl PubMessage {
     /// A channel or pattern message, shared by every subscriber it goes to.
     pub fn new(pattern: Option<Bytes>, channel: Bytes, payload: Bytes, shard: bool) -> Delivery {
-        Arc::new(PubMessage { pattern, channel, payload, shard, monitor: false, frame: Default::default() })
+        Arc::new(PubMessage { pattern, channel, payload, shard, monitor: false, invalidate: false, frame: Default::default() })
     }
 
     /// The RESP2 frame, encoded on first use and shared after.
@@ -127,6 +131,8 @@ struct HubInner {
     patterns: HashMap<Bytes, HashMap<u64, Outbox>>,
     shard_channels: HashMap<Bytes, HashMap<u64, Outbox>>,
     monitors: HashMap<u64, Outbox>,
+    /// Every client with a delivery queue, by id (invalidations are sent to a client by id).
+    by_id: HashMap<u64, Outbox>,
 }
 
 /// One client's subscriptions, as `CLIENT LIST` shows them.
@@ -190,6 +196,7 @@ impl Hub {
         }
         let outbox = subs.outbox();
         let mut h = self.inner.lock();
+        h.by_id.entry(id).or_insert_with(|| outbox.clone());
         let map = match kind {
             Kind::Channel => &mut h.channels,
             Kind::Pattern => &mut h.patterns,
@@ -227,6 +234,7 @@ impl Hub {
         subs.monitoring = true;
         let outbox = subs.outbox();
         let mut h = self.inner.lock();
+        h.by_id.entry(id).or_insert_with(|| outbox.clone());
         h.monitors.insert(id, outbox);
         self.monitor_count.store(h.monitors.len(), Ordering::Relaxed);
     }
@@ -247,6 +255,7 @@ impl Hub {
                 payload: line.clone(),
                 shard: false,
                 monitor: true,
+                invalidate: false,
                 frame: Default::default(),
             });
             if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(m) {
@@ -262,6 +271,7 @@ impl Hub {
     /// Drops every subscription of client `id` (disconnect, RESET).
     pub fn unsubscribe_all(&self, id: u64, subs: &mut Subscriptions) {
         let mut h = self.inner.lock();
+        h.by_id.remove(&id);
         if std::mem::take(&mut subs.monitoring) {
             h.monitors.remove(&id);
             self.monitor_count.store(h.monitors.len(), Ordering::Relaxed);
@@ -308,6 +318,30 @@ impl Hub {
             evict_locked(&mut h, id);
         }
         delivered
+    }
+
+    /// Gives client `id` a delivery queue (if it has none) that [`Hub::send_invalidation`]
+    /// reaches: a client that turns `CLIENT TRACKING` on.
+    pub fn register(&self, id: u64, subs: &mut Subscriptions) {
+        let outbox = subs.outbox();
+        self.inner.lock().by_id.entry(id).or_insert(outbox);
+    }
+
+    /// Queues an invalidation (see [`PubMessage::invalidate`]) for client `id`; false if it has
+    /// no queue (a client that never subscribed nor tracked) or is gone.
+    pub fn send_invalidation(&self, id: u64, keys: Bytes) -> bool {
+        let h = self.inner.lock();
+        let Some(o) = h.by_id.get(&id) else { return false };
+        let m = Arc::new(PubMessage {
+            pattern: None,
+            channel: Bytes::from_static(b"__redis__:invalidate"),
+            payload: keys,
+            shard: false,
+            monitor: false,
+            invalidate: true,
+            frame: Default::default(),
+        });
+        o.tx.try_send(m).is_ok()
     }
 
     /// Active channels (optionally matching a pattern).

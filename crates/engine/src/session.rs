@@ -60,6 +60,8 @@ pub struct Session {
     pub addr: String,
     /// `CLIENT REPLY`: which replies the client gets.
     pub reply_mode: ReplyMode,
+    /// `CLIENT TRACKING` options while tracking is on.
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
 }
 
 /// `CLIENT REPLY ON|OFF|SKIP`.
@@ -114,6 +116,7 @@ impl Session {
             subs: Default::default(),
             addr: String::new(),
             reply_mode: ReplyMode::On,
+            tracking: None,
         }
     }
 }

@@ -54,8 +54,14 @@ impl Value {
         }
     }
 
-    /// The encoding `OBJECT ENCODING` reports, following Redis 7's thresholds.
+    /// The encoding `OBJECT ENCODING` reports under Redis's default thresholds.
     pub fn encoding(&self) -> &'static str {
+        self.encoding_with(&crate::config::Encodings::default())
+    }
+
+    /// The encoding `OBJECT ENCODING` reports under the configured thresholds
+    /// (`hash-max-listpack-entries` and the like).
+    pub fn encoding_with(&self, enc: &crate::config::Encodings) -> &'static str {
         match self {
             Value::Str(b) => {
                 if b.len() <= 20
@@ -69,14 +75,14 @@ impl Value {
                 }
             }
             Value::List(l) => {
-                if l.len() <= 128 && l.iter().all(|e| e.len() <= 64) {
+                if list_is_listpack(l, enc) {
                     "listpack"
                 } else {
                     "quicklist"
                 }
             }
             Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+                if hash_is_listpack(h, enc) {
                     // Redis 7.4 turns a small hash into `listpackex` once a field gets a TTL.
                     if h.has_ttl_index() {
                         "listpackex"
@@ -87,17 +93,9 @@ impl Value {
                     "hashtable"
                 }
             }
-            Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| is_int_text(m)) {
-                    "intset"
-                } else if s.len() <= 128 && s.iter().all(|m| m.len() <= 64) {
-                    "listpack"
-                } else {
-                    "hashtable"
-                }
-            }
+            Value::Set(s) => set_encoding(s, enc),
             Value::ZSet(z) => {
-                if z.len() <= 128 && z.iter().all(|(m, _)| m.len() <= 64) {
+                if zset_is_listpack(z, enc) {
                     "listpack"
                 } else {
                     "skiplist"
@@ -145,6 +143,41 @@ pub struct Entry {
     pub atime: u32,
     /// This entry's slot in its database's TTL index (meaningful while `expire_at != 0`).
     pub(crate) ttl_slot: u32,
+}
+
+/// Whether Redis keeps this list as one listpack under `list-max-listpack-size` (positive: at
+/// most that many entries; negative: -1..-5 = 4..64 KB of listpack bytes, estimated).
+pub fn list_is_listpack(l: &VecDeque<Bytes>, enc: &crate::config::Encodings) -> bool {
+    let bytes: usize = 7 + l.iter().map(|e| e.len() + if e.len() < 64 { 2 } else { 4 }).sum::<usize>();
+    if enc.list_max_listpack_size >= 0 {
+        l.len() as i64 <= enc.list_max_listpack_size && bytes <= 8192
+    } else {
+        let level = (-enc.list_max_listpack_size).clamp(1, 5) as u32;
+        bytes <= 4096usize << (level - 1)
+    }
+}
+
+/// Whether Redis keeps this hash as a listpack (`hash-max-listpack-entries`/`-value`).
+pub fn hash_is_listpack(h: &crate::hash::Hash, enc: &crate::config::Encodings) -> bool {
+    h.len() as u64 <= enc.hash_max_listpack_entries
+        && h.iter().all(|(k, v)| k.len() as u64 <= enc.hash_max_listpack_value && v.len() as u64 <= enc.hash_max_listpack_value)
+}
+
+/// The encoding Redis gives this set: `intset` (`set-max-intset-entries`), `listpack`
+/// (`set-max-listpack-entries`/`-value`) or `hashtable`.
+pub fn set_encoding(s: &Set<Bytes>, enc: &crate::config::Encodings) -> &'static str {
+    if s.len() as u64 <= enc.set_max_intset_entries && s.iter().all(|m| is_int_text(m)) {
+        "intset"
+    } else if s.len() as u64 <= enc.set_max_listpack_entries && s.iter().all(|m| m.len() as u64 <= enc.set_max_listpack_value) {
+        "listpack"
+    } else {
+        "hashtable"
+    }
+}
+
+/// Whether Redis keeps this sorted set as a listpack (`zset-max-listpack-entries`/`-value`).
+pub fn zset_is_listpack(z: &ZSet, enc: &crate::config::Encodings) -> bool {
+    z.len() as u64 <= enc.zset_max_listpack_entries && z.iter().all(|(m, _)| m.len() as u64 <= enc.zset_max_listpack_value)
 }
 
 #[cfg(test)]

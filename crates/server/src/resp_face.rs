@@ -24,6 +24,8 @@ enum Input {
     Read(usize),
     /// A pub/sub message (None = the hub dropped this subscriber).
     Message(Option<Delivery>),
+    /// The client stayed idle longer than `timeout`.
+    Idle,
 }
 
 /// Accepts connections until `shutdown` flips to true.
@@ -125,15 +127,24 @@ impl Conn<'_> {
             if self.rbuf.capacity() - self.rbuf.len() < 4096 {
                 self.rbuf.reserve(16 * 1024);
             }
+            // `timeout`: an idle client is closed, but not a subscriber or a MONITOR client (as
+            // in Redis; a blocked client waits in `park`, not here).
+            let idle_secs = self.engine.shared.config.read().timeout;
+            let idle_deadline = (idle_secs > 0 && !session.subs.active() && !session.subs.monitoring)
+                .then(|| Instant::now() + Duration::from_secs(idle_secs));
             let got = match self.inbox.as_mut() {
-                None => Input::Read(stream.read_buf(&mut self.rbuf).await?),
+                None => tokio::select! {
+                    n = stream.read_buf(&mut self.rbuf) => Input::Read(n?),
+                    _ = sleep_until(idle_deadline) => Input::Idle,
+                },
                 Some(inbox) => tokio::select! {
                     n = stream.read_buf(&mut self.rbuf) => Input::Read(n?),
                     m = inbox.recv() => Input::Message(m),
+                    _ = sleep_until(idle_deadline) => Input::Idle,
                 },
             };
             match got {
-                Input::Read(0) => return Ok(()),
+                Input::Read(0) | Input::Idle => return Ok(()),
                 Input::Read(_) => {}
                 Input::Message(Some(first)) => {
                     self.deliver(first, session);
@@ -160,6 +171,24 @@ impl Conn<'_> {
         let out = &mut self.wbuf;
         if m.monitor {
             encode::simple(out, &m.payload);
+            return;
+        }
+        if m.invalidate {
+            // Client-side caching: a RESP3 push, or for a subscribed RESP2 client (a REDIRECT
+            // target) a message on __redis__:invalidate; nothing for other RESP2 clients.
+            let resp3 = session.protocol == stashd_resp::Protocol::Resp3;
+            if resp3 {
+                out.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n");
+            } else if session.subs.active() {
+                out.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n");
+            } else {
+                return;
+            }
+            match (m.payload.is_empty(), resp3) {
+                (false, _) => out.extend_from_slice(&m.payload),
+                (true, true) => out.extend_from_slice(b"_\r\n"),
+                (true, false) => out.extend_from_slice(b"$-1\r\n"),
+            }
             return;
         }
         let frame = m.resp2();
@@ -204,9 +233,40 @@ impl Conn<'_> {
             if session.close_after_reply {
                 return Ok(false);
             }
+            if !self.wait_for_pause(stream, session).await? {
+                return Ok(false);
+            }
         }
         self.outs = outs;
         Ok(true)
+    }
+
+    /// While `CLIENT PAUSE` holds the next queued command, sends what is ready and waits for
+    /// `CLIENT UNPAUSE` or the pause's end. Returns false if the client went away meanwhile.
+    async fn wait_for_pause(&mut self, stream: &mut TcpStream, session: &mut stashd_engine::Session) -> std::io::Result<bool> {
+        let pause = &self.engine.shared.pause;
+        loop {
+            let Some(front) = self.queue.front() else { return Ok(true) };
+            if self.engine.held_by_pause(session, front).is_none() {
+                return Ok(true);
+            }
+            self.flush(stream, session).await?;
+            let lifted = pause.lifted.notified();
+            tokio::pin!(lifted);
+            lifted.as_mut().enable();
+            // Checked again once registered for the wake-up, so an UNPAUSE in between is seen.
+            let Some(ms) = self.queue.front().and_then(|f| self.engine.held_by_pause(session, f)) else { return Ok(true) };
+            tokio::select! {
+                _ = &mut lifted => {}
+                _ = tokio::time::sleep(Duration::from_millis(ms.max(1))) => {}
+                n = stream.read_buf(&mut self.rbuf) => {
+                    // More commands wait in the buffer; EOF ends the connection.
+                    if n? == 0 {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
     }
 
     /// Waits for a blocked command's keys to change (re-running it) or its timeout.
@@ -221,6 +281,25 @@ impl Conn<'_> {
         timeout_reply: stashd_engine::Reply,
     ) -> std::io::Result<bool> {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+        let parked = &self.engine.shared.parked;
+        let mut unblock = parked.park(session.id, notify.clone());
+        let r = self.park_loop(stream, session, args, &mut notify, &mut unblock, deadline, timeout_reply).await;
+        parked.unpark(session.id);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn park_loop(
+        &mut self,
+        stream: &mut TcpStream,
+        session: &mut stashd_engine::Session,
+        args: Vec<Bytes>,
+        notify: &mut Arc<tokio::sync::Notify>,
+        unblock: &mut Arc<std::sync::atomic::AtomicU8>,
+        deadline: Option<Instant>,
+        timeout_reply: stashd_engine::Reply,
+    ) -> std::io::Result<bool> {
+        use stashd_engine::pause::{ParkedClients, UnblockReason};
         loop {
             let woke = tokio::select! {
                 _ = notify.notified() => true,
@@ -233,6 +312,18 @@ impl Conn<'_> {
                     continue;
                 }
             };
+            match ParkedClients::reason(unblock) {
+                Some(UnblockReason::Timeout) => {
+                    self.render(&Ok(timeout_reply), session);
+                    return Ok(true);
+                }
+                Some(UnblockReason::Error) => {
+                    let e = stashd_engine::CmdError::Other("UNBLOCKED client unblocked via CLIENT UNBLOCK".into());
+                    self.render(&Err(e), session);
+                    return Ok(true);
+                }
+                None => {}
+            }
             if !woke {
                 self.render(&Ok(timeout_reply), session);
                 return Ok(true);
@@ -242,7 +333,10 @@ impl Conn<'_> {
                     self.render(&r, session);
                     return Ok(true);
                 }
-                Outcome::Blocked { notify: n, .. } => notify = n,
+                Outcome::Blocked { notify: n, .. } => {
+                    *unblock = self.engine.shared.parked.park(session.id, n.clone());
+                    *notify = n;
+                }
             }
         }
     }

@@ -124,6 +124,7 @@ mod tests {
             payload: Bytes::from("{\"a\":1}"),
             shard: false,
             monitor: false,
+            invalidate: false,
             frame: Default::default(),
         };
         assert_eq!(&message_event(&m)[..], b"data: pmessage,c*,ch,{\"a\":1}\n\n");

@@ -528,7 +528,7 @@ pub fn authorize(
                 Denied::Channel(i) => (LogReason::Channel, String::from_utf8_lossy(&args[*i]).into_owned()),
             };
             let name = user.name.clone();
-            let info = crate::cmd::server::client_info_line(shared, session.id);
+            let info = crate::cmd::client::client_info_line(shared, session.id);
             shared.acl.log.lock().add(reason, context, &object, &name, info, shared.clock.now_ms());
             Err(if context == LogContext::Lua { denied.script_error(&name) } else { denied.error(&name) })
         }

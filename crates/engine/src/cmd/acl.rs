@@ -146,7 +146,7 @@ fn acl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             match acl.rest_token(&name, &a[3]) {
                 Some(t) => Ok(Reply::Bulk(Bytes::from(t))),
                 None => {
-                    let info = crate::cmd::server::client_info_line(ctx.shared, ctx.session.id);
+                    let info = crate::cmd::client::client_info_line(ctx.shared, ctx.session.id);
                     acl.log.lock().add(crate::acl::LogReason::Auth, crate::acl::LogContext::TopLevel, "AUTH", &name, info, ctx.now);
                     Err(CmdError::WrongPass)
                 }

@@ -239,11 +239,12 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(empty());
     }
     let o = parse_scan(a, 2, false, true)?;
+    let enc = ctx.shared.config.read().encodings;
     let Some(h) = ctx.get_hash(&a[1])? else {
         return Ok(empty());
     };
     let with = |k: &Bytes, v: &Bytes| (k.clone(), (!o.no_values).then(|| Reply::Bulk(v.clone())));
-    if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+    if crate::value::hash_is_listpack(h, &enc) {
         // A listpack in Redis: everything at once, in order.
         return Ok(scan_all(&o, h.iter().map(|(k, v)| with(k, v))));
     }

@@ -506,11 +506,12 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::WrongArgs(format!("object|{sub}")));
     }
     let now_s = (ctx.now / 1000) as u32;
+    let enc = ctx.shared.config.read().encodings;
     let Some(e) = ctx.entry(&a[2]) else {
         return Ok(Reply::Nil);
     };
     Ok(match sub.as_str() {
-        "encoding" => Reply::Bulk(Bytes::from_static(e.value.encoding().as_bytes())),
+        "encoding" => Reply::Bulk(Bytes::from_static(e.value.encoding_with(&enc).as_bytes())),
         "idletime" => Reply::Int(now_s.saturating_sub(e.atime) as i64),
         "refcount" => Reply::Int(1),
         _ => {

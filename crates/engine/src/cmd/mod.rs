@@ -5,6 +5,8 @@ pub mod acl;
 pub mod admin;
 pub mod arrays;
 pub mod bitmaps;
+pub mod client;
+pub mod config;
 pub mod dump;
 pub mod functions;
 pub mod geo;
@@ -54,6 +56,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     functions::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    client::COMMANDS,
+    config::COMMANDS,
     admin::COMMANDS,
     acl::COMMANDS,
 ];

@@ -1,5 +1,5 @@
-//! Connection and server commands: PING, AUTH, HELLO, SELECT, CLIENT, COMMAND, INFO, CONFIG,
-//! TIME, DEBUG, WAITAOF, BGREWRITEAOF...
+//! Connection and server commands: PING, AUTH, HELLO, SELECT, COMMAND, INFO, TIME, DEBUG,
+//! WAITAOF, BGREWRITEAOF... (CLIENT is in `cmd/client.rs`, CONFIG in `cmd/config.rs`.)
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -17,6 +17,8 @@ use crate::keyspace::NUM_DBS;
 use crate::session::{Face, Session};
 use crate::{Ctx, Reply};
 
+pub use super::client::client_info_line;
+
 /// The Redis version stashd reports.
 pub const REDIS_VERSION: &str = "7.2.4";
 
@@ -29,10 +31,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("reset", 1, FAST | NO_AUTH | NO_MULTI_QUEUE | CONNECTION | NOSCRIPT | OK_LOADING | PUBSUB_CONTEXT, 0, 0, 0, reset, "connection"),
     cmd!("auth", -2, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, auth, "connection"),
     cmd!("hello", -1, FAST | NO_AUTH | CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, hello, "connection"),
-    cmd!("client", -2, CONNECTION | NOSCRIPT | OK_LOADING, 0, 0, 0, client, "connection"),
     cmd!("command", -1, OK_LOADING, 0, 0, 0, command_cmd, "connection"),
     cmd!("info", -1, OK_LOADING, 0, 0, 0, info, "dangerous"),
-    cmd!("config", -2, ADMIN | NOSCRIPT | OK_LOADING, 0, 0, 0, config, "dangerous"),
     cmd!("time", 1, FAST | RANDOM | OK_LOADING, 0, 0, 0, time, "fast"),
     cmd!("debug", -2, ADMIN | NOSCRIPT | OK_LOADING, 0, 0, 0, debug, "dangerous"),
     cmd!("waitaof", 4, NOSCRIPT, 0, 0, 0, waitaof, "connection"),
@@ -88,6 +88,9 @@ fn quit(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     crate::cmd::transactions::unwatch_all(ctx.ks, ctx.session);
     ctx.shared.pubsub.unsubscribe_all(ctx.session.id, &mut ctx.session.subs);
+    if let Some(t) = ctx.session.tracking.take() {
+        ctx.shared.tracking.disable(ctx.session.id, &t);
+    }
     ctx.session.multi = None;
     ctx.session.db = 0;
     ctx.session.protocol = Protocol::Resp2;
@@ -128,18 +131,6 @@ pub(crate) fn authenticate_session(shared: &Shared, session: &mut Session, user:
     }
     session.set_user(found, acl);
     Ok(())
-}
-
-/// The `CLIENT INFO` line of client `id` (for `ACL LOG`), or an empty line for a REST request.
-pub fn client_info_line(shared: &Shared, id: u64) -> String {
-    let c = shared.clients.lock().get(&id).cloned();
-    match c {
-        Some(c) => {
-            let subs = shared.pubsub.client_counts().get(&id).copied().unwrap_or_default();
-            client_line_at(shared.clock.now_ms(), id, &c, subs).trim_end().to_string()
-        }
-        None => format!("id={id} addr= laddr= fd=-1 name= user= resp=2 (REST request)"),
-    }
 }
 
 fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -198,260 +189,6 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         (s("role"), s("master")),
         (s("modules"), Reply::Array(vec![])),
     ]))
-}
-
-fn valid_client_text(b: &[u8]) -> bool {
-    b.iter().all(|&c| (b'!'..=b'~').contains(&c))
-}
-
-fn client_line(ctx: &Ctx, id: u64, c: &crate::engine::ClientInfo, subs: crate::pubsub::ClientSubs) -> String {
-    client_line_at(ctx.now, id, c, subs)
-}
-
-fn client_line_at(now: u64, id: u64, c: &crate::engine::ClientInfo, subs: crate::pubsub::ClientSubs) -> String {
-    // Redis's flags: O a MONITOR client, P a subscriber, N nothing special.
-    let flags = if subs.monitor {
-        "O"
-    } else if subs.pubsub() {
-        "P"
-    } else {
-        "N"
-    };
-    format!(
-        "id={id} addr={} laddr={} fd=8 name={} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
-        c.addr,
-        c.laddr,
-        c.name,
-        now.saturating_sub(c.created_ms) / 1000,
-        now.saturating_sub(c.last_ms) / 1000,
-        c.db,
-        subs.channels,
-        subs.patterns,
-        subs.shard_channels,
-        if c.last_cmd.is_empty() { "NULL" } else { c.last_cmd },
-        if c.user.is_empty() { "default" } else { &c.user },
-        c.resp,
-        c.lib_name,
-        c.lib_ver
-    )
-}
-
-/// Redis's client type names (`CLIENT LIST TYPE`, `CLIENT KILL TYPE`): `Some(pubsub?)` for the
-/// normal/pubsub types every stashd client has, `Some(None)` for replica/master (no such client).
-fn client_type(name: &[u8]) -> Option<Option<bool>> {
-    match args::text(name).to_ascii_lowercase().as_str() {
-        "normal" => Some(Some(false)),
-        "pubsub" => Some(Some(true)),
-        "master" | "replica" | "slave" => Some(None),
-        _ => None,
-    }
-}
-
-/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]`, as Redis 7.2's
-/// `clientCommand`: one of the two filters; IDs are listed in argument order.
-fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let clients = ctx.shared.clients.lock().clone();
-    let subs = ctx.shared.pubsub.client_counts();
-    let subs_of = |id: &u64| subs.get(id).copied().unwrap_or_default();
-    let mut out = String::new();
-    if a.len() == 4 && is(&a[2], "TYPE") {
-        let Some(kind) = client_type(&a[3]) else {
-            return Err(CmdError::err(format!("Unknown client type '{}'", args::text(&a[3]))));
-        };
-        for (cid, c) in clients.iter() {
-            let s = subs_of(cid);
-            // MONITOR clients count as normal clients, as in Redis.
-            if kind == Some(s.pubsub() && !s.monitor) {
-                out.push_str(&client_line(ctx, *cid, c, s));
-            }
-        }
-    } else if a.len() > 3 && is(&a[2], "ID") {
-        let mut ids = Vec::with_capacity(a.len() - 3);
-        for x in &a[3..] {
-            ids.push(args::text(x).parse::<i64>().map_err(|_| CmdError::err("Invalid client ID"))?);
-        }
-        for id in ids {
-            let Ok(id) = u64::try_from(id) else { continue };
-            if let Some(c) = clients.get(&id) {
-                out.push_str(&client_line(ctx, id, c, subs_of(&id)));
-            }
-        }
-    } else if a.len() != 2 {
-        return Err(CmdError::Syntax);
-    } else {
-        for (cid, c) in clients.iter() {
-            out.push_str(&client_line(ctx, *cid, c, subs_of(cid)));
-        }
-    }
-    Ok(Reply::Verbatim(Bytes::from(out)))
-}
-
-fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let sub = args::text(&a[1]).to_ascii_lowercase();
-    let id = ctx.session.id;
-    let arity = |n: usize| if a.len() == n { Ok(()) } else { Err(CmdError::WrongArgs(format!("client|{sub}"))) };
-    match sub.as_str() {
-        "id" => {
-            arity(2)?;
-            Ok(Reply::Int(id as i64))
-        }
-        "setname" => {
-            arity(3)?;
-            if !valid_client_text(&a[2]) && !a[2].is_empty() {
-                return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
-            }
-            if let Some(c) = ctx.shared.clients.lock().get_mut(&id) {
-                c.name = args::text(&a[2]);
-            }
-            Ok(Reply::Ok)
-        }
-        "getname" => {
-            arity(2)?;
-            let name = ctx.shared.clients.lock().get(&id).map(|c| c.name.clone()).unwrap_or_default();
-            Ok(if name.is_empty() { Reply::Nil } else { Reply::Bulk(Bytes::from(name)) })
-        }
-        "setinfo" => {
-            arity(4)?;
-            let attr = args::text(&a[2]).to_ascii_lowercase();
-            if attr != "lib-name" && attr != "lib-ver" {
-                return Err(CmdError::err(format!("Unrecognized option '{}'", args::text(&a[2]))));
-            }
-            if !valid_client_text(&a[3]) && !a[3].is_empty() {
-                return Err(CmdError::err(format!("{attr} cannot contain spaces, newlines or special characters.")));
-            }
-            if let Some(c) = ctx.shared.clients.lock().get_mut(&id) {
-                if attr == "lib-name" {
-                    c.lib_name = args::text(&a[3]);
-                } else {
-                    c.lib_ver = args::text(&a[3]);
-                }
-            }
-            Ok(Reply::Ok)
-        }
-        "list" => client_list(ctx, a),
-        "info" => {
-            arity(2)?;
-            let c = ctx.shared.clients.lock().get(&id).cloned().unwrap_or_default();
-            let subs = ctx.shared.pubsub.client_counts().get(&id).copied().unwrap_or_default();
-            Ok(Reply::Verbatim(Bytes::from(client_line(ctx, id, &c, subs))))
-        }
-        "kill" => client_kill(ctx, a),
-        "reply" => {
-            arity(3)?;
-            if ctx.session.face != Face::Resp {
-                return Err(CmdError::err("CLIENT REPLY needs a connection (RESP)"));
-            }
-            let mode = if is(&a[2], "ON") {
-                crate::session::ReplyMode::On
-            } else if is(&a[2], "OFF") {
-                crate::session::ReplyMode::Off
-            } else if is(&a[2], "SKIP") {
-                crate::session::ReplyMode::SkipNext
-            } else {
-                return Err(CmdError::Syntax);
-            };
-            if mode == crate::session::ReplyMode::SkipNext && ctx.session.reply_mode == crate::session::ReplyMode::Off {
-                return Ok(Reply::Seq(Vec::new()));
-            }
-            ctx.session.reply_mode = mode;
-            Ok(if mode == crate::session::ReplyMode::On { Reply::Ok } else { Reply::Seq(Vec::new()) })
-        }
-        "no-evict" | "no-touch" => {
-            arity(3)?;
-            if is(&a[2], "on") || is(&a[2], "off") {
-                Ok(Reply::Ok)
-            } else {
-                Err(CmdError::Syntax)
-            }
-        }
-        "help" => Ok(Reply::Array(
-            [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ID",
-                "GETNAME",
-                "SETNAME <name>",
-                "SETINFO <option> <value>",
-                "KILL <ip:port> | [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [USER <name>] [TYPE <type>] [SKIPME yes|no] [MAXAGE <secs>]",
-                "REPLY ON|OFF|SKIP",
-                "LIST",
-                "INFO",
-                "HELP",
-            ]
-            .iter()
-            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        )),
-        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "CLIENT".into() }),
-    }
-}
-
-/// `CLIENT KILL addr` or `CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [USER name] [TYPE type]
-/// [SKIPME yes|no] [MAXAGE secs] ...`.
-fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    if a.len() < 3 {
-        return Err(CmdError::WrongArgs("client|kill".into()));
-    }
-    let me = ctx.session.id;
-    let legacy = a.len() == 3;
-    let (mut id, mut addr, mut laddr, mut user, mut kind, mut maxage) = (None, None, None, None, None, None);
-    let mut skipme = !legacy;
-    if legacy {
-        addr = Some(args::text(&a[2]));
-    } else {
-        if !(a.len() - 2).is_multiple_of(2) {
-            return Err(CmdError::Syntax);
-        }
-        for pair in a[2..].chunks(2) {
-            let v = args::text(&pair[1]);
-            match args::text(&pair[0]).to_ascii_lowercase().as_str() {
-                "id" => match v.parse::<u64>() {
-                    Ok(n) if n > 0 => id = Some(n),
-                    _ => return Err(CmdError::err("client-id should be greater than 0")),
-                },
-                "addr" => addr = Some(v),
-                "laddr" => laddr = Some(v),
-                "user" => user = Some(v),
-                "type" => {
-                    let t = v.to_ascii_lowercase();
-                    if !matches!(t.as_str(), "normal" | "pubsub" | "master" | "replica" | "slave") {
-                        return Err(CmdError::err(format!("Unknown client type '{v}'")));
-                    }
-                    kind = Some(t);
-                }
-                "skipme" if is(&pair[1], "yes") => skipme = true,
-                "skipme" if is(&pair[1], "no") => skipme = false,
-                "maxage" => maxage = Some(v.parse::<u64>().map_err(|_| CmdError::Syntax)?),
-                _ => return Err(CmdError::Syntax),
-            }
-        }
-    }
-    let now = ctx.now;
-    let mut victims = Vec::new();
-    for (cid, c) in ctx.shared.clients.lock().iter() {
-        let user_name = if c.user.is_empty() { "default" } else { c.user.as_str() };
-        let matches = id.is_none_or(|x| x == *cid)
-            && addr.as_ref().is_none_or(|x| *x == c.addr)
-            && laddr.as_ref().is_none_or(|x| *x == c.laddr)
-            && user.as_ref().is_none_or(|x| x == user_name)
-            // Every stashd client is a normal client (no replicas); subscribers count as normal.
-            && kind.as_ref().is_none_or(|t| t == "normal" || t == "pubsub")
-            && maxage.is_none_or(|m| now.saturating_sub(c.created_ms) / 1000 >= m)
-            && !(skipme && *cid == me);
-        if matches {
-            victims.push((*cid, c.killer.clone()));
-        }
-    }
-    for (cid, killer) in &victims {
-        if *cid == me {
-            ctx.session.close_after_reply = true;
-        } else if let Some(k) = killer {
-            (k.0)();
-        }
-    }
-    if legacy {
-        return if victims.is_empty() { Err(CmdError::err("No such client")) } else { Ok(Reply::Ok) };
-    }
-    Ok(Reply::Int(victims.len() as i64))
 }
 
 /// Command flags as `COMMAND INFO` reports them: redis-server's for the commands it has
@@ -915,83 +652,6 @@ fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Reply::Verbatim(Bytes::from(info_text(ctx, &sections))))
 }
 
-fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let sub = args::text(&a[1]).to_ascii_lowercase();
-    match sub.as_str() {
-        "get" => {
-            if a.len() < 3 {
-                return Err(CmdError::WrongArgs("config|get".into()));
-            }
-            let mut params = ctx.shared.config.read().params();
-            params.extend(crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some()));
-            params.push(("requirepass", ctx.shared.acl.requirepass()));
-            let mut out = Vec::new();
-            for (name, value) in params {
-                if a[2..].iter().any(|p| crate::glob::matches_nocase(p, name.as_bytes())) {
-                    out.push((Reply::Bulk(Bytes::from_static(name.as_bytes())), Reply::Bulk(Bytes::from(value))));
-                }
-            }
-            Ok(Reply::Map(out))
-        }
-        "set" => {
-            if a.len() < 4 || !a.len().is_multiple_of(2) {
-                return Err(CmdError::WrongArgs("config|set".into()));
-            }
-            let statics = crate::config::static_params(&ctx.shared.facts, ctx.shared.aof().is_some());
-            let mut cfg = ctx.shared.config.read().clone();
-            let mut requirepass = None;
-            for pair in a[2..].chunks(2) {
-                let name = args::text(&pair[0]).to_ascii_lowercase();
-                if name == "requirepass" {
-                    requirepass = Some(pair[1].clone());
-                    continue;
-                }
-                if statics.iter().any(|(n, _)| *n == name) {
-                    return Err(CmdError::err(format!(
-                        "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-                    )));
-                }
-                cfg.set(&name, &args::text(&pair[1]))?;
-            }
-            if let Some(aof) = ctx.shared.aof() {
-                aof.set_policy(cfg.appendfsync);
-            }
-            ctx.shared.notify_flags.store(cfg.notify_keyspace_events, std::sync::atomic::Ordering::Relaxed);
-            ctx.shared.slowlog_threshold.store(cfg.slowlog_log_slower_than, std::sync::atomic::Ordering::Relaxed);
-            ctx.ks.slowlog.truncate(cfg.slowlog_max_len as usize);
-            *ctx.shared.config.write() = cfg;
-            if let Some(pass) = requirepass {
-                // The standard token is user default's password (and so the REST bearer token).
-                ctx.shared.acl.set_requirepass(&pass)?;
-                if let Some(hook) = ctx.shared.facts.on_requirepass {
-                    hook(&ctx.shared.facts.data_dir, &args::text(&pass));
-                }
-            }
-            Ok(Reply::Ok)
-        }
-        "resetstat" => {
-            ctx.ks.stats = Default::default();
-            Ok(Reply::Ok)
-        }
-        "rewrite" => {
-            Err(CmdError::err("CONFIG REWRITE is not supported by stashd; settings come from flags, STASHD_* variables and the TOML file"))
-        }
-        "help" => Ok(Reply::Array(
-            [
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>",
-                "SET <directive> <value>",
-                "RESETSTAT",
-                "HELP",
-            ]
-            .iter()
-            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        )),
-        _ => Err(CmdError::UnknownSubcommand { sub: args::text(&a[1]), cmd: "CONFIG".into() }),
-    }
-}
-
 fn time(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     let us = ctx.shared.clock.now_us();
     Ok(Reply::Array(vec![Reply::Bulk(args::int_bytes((us / 1_000_000) as i64)), Reply::Bulk(args::int_bytes((us % 1_000_000) as i64))]))
@@ -1099,13 +759,8 @@ mod tests {
     }
 
     #[test]
-    fn config_and_command() {
+    fn command_and_info() {
         let mut t = T::new();
-        let Reply::Map(m) = t.ok(&["CONFIG", "GET", "appendfsync"]) else { panic!() };
-        assert_eq!(m, vec![(b("appendfsync"), b("everysec"))]);
-        assert_eq!(t.ok(&["CONFIG", "SET", "appendfsync", "always"]), Reply::Ok);
-        assert!(t.err(&["CONFIG", "SET", "port", "1"]).contains("can't set immutable config"));
-        assert!(t.err(&["CONFIG", "SET", "appendfsync", "sometimes"]).contains("must be one of"));
         let Reply::Int(n) = t.ok(&["COMMAND", "COUNT"]) else { panic!() };
         assert!(n > 50);
         let Reply::Array(info) = t.ok(&["COMMAND", "INFO", "get", "nosuch"]) else { panic!() };

@@ -337,16 +337,18 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(empty());
     }
     let o = parse_scan(a, 2, false, false)?;
+    let enc = ctx.shared.config.read().encodings;
     let Some(s) = ctx.get_set(&a[1])? else {
         return Ok(empty());
     };
-    if s.len() <= 512 && s.iter().all(|m| crate::value::is_int_text(m)) {
+    let encoding = crate::value::set_encoding(s, &enc);
+    if encoding == "intset" {
         // An intset in Redis: everything at once, in ascending order.
         let mut ints: Vec<(i64, &Bytes)> = s.iter().filter_map(|m| stashd_resp::parse_int(m).map(|n| (n, m))).collect();
         ints.sort_unstable_by_key(|(n, _)| *n);
         return Ok(scan_all(&o, ints.into_iter().map(|(_, m)| (m.clone(), None))));
     }
-    if s.len() <= 128 && s.iter().all(|m| m.len() <= 64) {
+    if encoding == "listpack" {
         // A listpack in Redis: everything at once, in order.
         return Ok(scan_all(&o, s.iter().map(|m| (m.clone(), None))));
     }

@@ -822,12 +822,13 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("invalid cursor"));
     }
     let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
+    let enc = ctx.shared.config.read().encodings;
     let Some(z) = ctx.get_zset(&a[1])? else {
         return Ok(empty());
     };
     let o = parse_scan(a, 2, false, false)?;
     let with = |m: &Bytes, s: f64| (m.clone(), Some(Reply::Bulk(Bytes::from(format_double(s)))));
-    if z.len() <= 128 && z.iter().all(|(m, _)| m.len() <= 64) {
+    if crate::value::zset_is_listpack(z, &enc) {
         // A listpack in Redis: everything at once, by score.
         return Ok(scan_all(&o, z.iter().map(|(m, s)| with(m, s))));
     }
