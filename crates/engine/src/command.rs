@@ -40,6 +40,8 @@ pub mod flags {
     pub const OK_LOADING: u32 = 1 << 12;
     /// Allowed while a RESP2 client is in subscribed mode.
     pub const PUBSUB_CONTEXT: u32 = 1 << 14;
+    /// Refused inside MULTI when queued (Redis's `no_multi`: SAVE), failing the transaction.
+    pub const NO_MULTI: u32 = 1 << 15;
 }
 
 /// A command handler: parses its arguments (`args[0]` is the name) and returns the reply.

@@ -294,6 +294,11 @@ impl Engine {
             }
         };
         if self.shared.script_run.running() {
+            // Already busy: answer at once, without a worker handoff per command.
+            let threshold = Duration::from_millis(self.shared.config.read().busy_reply_threshold);
+            if self.shared.script_run.busy_error(threshold).is_some() {
+                return None;
+            }
             // Waiting for a script may take long: let another thread serve the other clients.
             crate::scripting::release_worker(wait)
         } else {
@@ -573,6 +578,10 @@ fn checked_dispatch(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
         return Err(CmdError::Loading);
     }
     ctx.session.last_cmd = spec.name;
+    if ctx.session.multi.is_some() && spec.has(flags::NO_MULTI) {
+        flag_transaction(ctx);
+        return Err(CmdError::NotInMulti);
+    }
     if ctx.session.multi.is_some() && !spec.has(flags::NO_MULTI_QUEUE) {
         if let Some(m) = ctx.session.multi.as_mut() {
             m.queue.push(args.to_vec());

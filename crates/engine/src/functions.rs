@@ -26,6 +26,8 @@ pub struct Library {
 /// One registered function.
 #[derive(Debug, Clone)]
 pub struct LibFunction {
+    /// Its name as registered (lookups ignore case, as Redis's function dictionary does).
+    pub name: String,
     /// The library it belongs to.
     pub library: String,
     /// The Lua callback, called with (keys, args).
@@ -43,13 +45,15 @@ pub struct LibFunction {
 pub struct Functions {
     /// Libraries by name (sorted, as FUNCTION LIST shows them).
     pub libraries: BTreeMap<String, Library>,
+    /// Functions by lowercased name: FCALL MyFunc finds `myfunc`, and two names differing only
+    /// in case clash (Redis 7's function dictionaries compare case-insensitively).
     functions: HashMap<String, LibFunction>,
 }
 
 impl Functions {
-    /// A function by name.
+    /// A function by name, whatever its case.
     pub fn get(&self, name: &str) -> Option<&LibFunction> {
-        self.functions.get(name)
+        self.functions.get(&name.to_ascii_lowercase())
     }
 
     /// Number of functions over all libraries.
@@ -61,7 +65,7 @@ impl Functions {
     pub fn delete(&mut self, name: &str) -> bool {
         let Some(lib) = self.libraries.remove(name) else { return false };
         for f in lib.functions {
-            self.functions.remove(&f);
+            self.functions.remove(&f.to_ascii_lowercase());
         }
         true
     }
@@ -226,10 +230,11 @@ impl Scripting {
                     "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long",
                 ));
             }
+            // Within a library names compare exactly (redis-server 7.0.15 loads `f` and `F`).
             if !seen.insert(r.name.as_str()) {
                 return Err(CmdError::err("Function already exists in the library"));
             }
-            if let Some(other) = self.functions.functions.get(&r.name) {
+            if let Some(other) = self.functions.get(&r.name) {
                 if other.library != name {
                     return Err(CmdError::err(format!("Function {} already exists", r.name)));
                 }
@@ -241,8 +246,15 @@ impl Scripting {
             let no_writes = r.flags.iter().any(|f| f == "no-writes");
             names.push(r.name.clone());
             self.functions.functions.insert(
-                r.name,
-                LibFunction { library: name.clone(), callback: r.callback, flags: r.flags, description: r.description, no_writes },
+                r.name.to_ascii_lowercase(),
+                LibFunction {
+                    name: r.name,
+                    library: name.clone(),
+                    callback: r.callback,
+                    flags: r.flags,
+                    description: r.description,
+                    no_writes,
+                },
             );
         }
         self.functions.libraries.insert(name.clone(), Library { code: code.clone(), functions: names });

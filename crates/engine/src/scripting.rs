@@ -13,6 +13,7 @@ use bytes::Bytes;
 use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue, VmState};
 use parking_lot::Mutex;
+use stashd_resp::Protocol;
 
 use crate::command::{self, flags};
 use crate::engine::call;
@@ -105,7 +106,13 @@ impl ScriptRun {
         // Lua call returns, and cleared before that borrow ends; commands never re-enter Lua,
         // so this is the only reference made from it at any time.
         let ctx = unsafe { target.ctx.as_mut() };
+        // Commands see the script's protocol, not the caller's: RESP2 unless the script called
+        // `redis.setresp(3)` (Redis's Lua client has its own `resp`), so reply shapes such as
+        // ZRANGE WITHSCORES are the same whatever protocol the client speaks.
+        let script_protocol = if self.resp3.load(Ordering::Relaxed) { Protocol::Resp3 } else { Protocol::Resp2 };
+        let caller_protocol = std::mem::replace(&mut ctx.session.protocol, script_protocol);
         let reply = redis_command(ctx, args, target.no_writes);
+        ctx.session.protocol = caller_protocol;
         if ctx.ks.dirty != target.dirty_before {
             self.wrote.store(true, Ordering::Relaxed);
         }
@@ -117,19 +124,23 @@ impl ScriptRun {
     pub fn busy_error(&self, threshold: Duration) -> Option<CmdError> {
         let cur = self.current.lock();
         let r = cur.as_ref().filter(|r| r.kind != RunKind::Load && r.started.elapsed() >= threshold)?;
-        let kill = if r.kind == RunKind::Function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-        Some(CmdError::Other(format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.")))
+        Some(busy_text(r.kind))
     }
 
-    /// `SCRIPT KILL` (`function` false) or `FUNCTION KILL` (true) sent while a script runs.
+    /// `SCRIPT KILL` (`function` false) or `FUNCTION KILL` (true) sent while a script runs. As
+    /// Redis's `scriptKill`: nothing running, then a script that wrote, then the wrong kind (the
+    /// BUSY text naming the command that would work).
     pub fn kill(&self, function: bool) -> CmdResult {
         let cur = self.current.lock();
         match cur.as_ref() {
-            Some(r) if (r.kind == RunKind::Function) == function && r.kind != RunKind::Load => {
+            Some(r) if r.kind != RunKind::Load => {
                 if self.wrote.load(Ordering::Relaxed) {
                     return Err(CmdError::Other(
                         "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into(),
                     ));
+                }
+                if (r.kind == RunKind::Function) != function {
+                    return Err(busy_text(r.kind));
                 }
                 self.kill.store(true, Ordering::Relaxed);
                 Ok(Reply::Ok)
@@ -161,17 +172,18 @@ impl ScriptRun {
         let Some((elapsed, kind)) = self.current.lock().as_ref().map(|r| (r.started.elapsed(), r.kind)) else {
             return Ok(());
         };
-        if elapsed > RELEASE_AFTER && !self.released.swap(true, Ordering::Relaxed) {
-            // The handoff completes only once another thread has picked up this worker's
-            // duties; a short pause (once per long script) gives it the time to.
-            release_worker(|| std::thread::sleep(Duration::from_millis(2)));
+        // Until another worker has been seen running, try again at each check: a handoff that
+        // did not take (the thread meant to take over got no CPU in time) leaves this thread
+        // holding its worker while nobody polls the sockets (see `hand_off_worker`).
+        if elapsed > RELEASE_AFTER && !self.released.load(Ordering::Relaxed) && hand_off_worker() {
+            self.released.store(true, Ordering::Relaxed);
         }
         if kind == RunKind::Load && elapsed > LOAD_TIME_LIMIT {
             return Err("FUNCTION LOAD timeout".into());
         }
         if self.kill.load(Ordering::Relaxed) {
-            let how = if kind == RunKind::Function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-            return Err(format!("Script killed by user with {how}..."));
+            // Redis 7.0 says SCRIPT KILL for a function killed with FUNCTION KILL too.
+            return Err("Script killed by user with SCRIPT KILL...".into());
         }
         Ok(())
     }
@@ -190,6 +202,40 @@ pub fn release_worker<R>(wait: impl FnOnce() -> R) -> R {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(wait),
         _ => wait(),
     }
+}
+
+/// How long one handoff attempt waits for another worker to show it runs.
+const HANDOFF_WAIT: Duration = Duration::from_millis(20);
+
+/// Hands this thread's async-worker duties to another thread for the rest of a long script, and
+/// returns true once another worker has been seen running (false: try again later).
+///
+/// A fixed pause is not enough: under CPU load the thread that should take the worker over may
+/// not start within it, `block_in_place` then gives the worker back, and if the other worker
+/// went to sleep on its condition variable while this one last polled the I/O driver, nobody
+/// polls the sockets until the script ends: new connections (even AUTH) and SCRIPT KILL go
+/// unanswered. So the pause lasts until a marker task, queued on the runtime's shared queue
+/// (which wakes a sleeping worker), has run: some other worker is then awake and will poll the
+/// driver when it next parks.
+fn hand_off_worker() -> bool {
+    let handle = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => h,
+        _ => return true,
+    };
+    tokio::task::block_in_place(|| {
+        let (seen, ran) = std::sync::mpsc::sync_channel::<()>(1);
+        // No worker core is held here, so this goes to the shared queue and wakes a worker.
+        drop(handle.spawn(async move {
+            let _ = seen.try_send(());
+        }));
+        ran.recv_timeout(HANDOFF_WAIT).is_ok()
+    })
+}
+
+/// Redis's BUSY error while `kind` runs, naming the command that can stop it.
+fn busy_text(kind: RunKind) -> CmdError {
+    let kill = if kind == RunKind::Function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+    CmdError::Other(format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."))
 }
 
 /// `NOTBUSY`: SCRIPT/FUNCTION KILL with nothing to kill.
@@ -615,13 +661,13 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, target: Target, keys: &[Bytes], a
             let Some(cached) = sc.cache.get(sha) else {
                 return Err(CmdError::Other("NOSCRIPT No matching script. Please use EVAL.".into()));
             };
-            (cached.function.clone(), read_only || cached.flags.no_writes, sha, "user_script", RunKind::Eval)
+            (cached.function.clone(), read_only || cached.flags.no_writes, sha.to_string(), "user_script", RunKind::Eval)
         }
         Target::Function(name) => {
             let Some(f) = sc.functions.get(name) else {
                 return Err(CmdError::err("Function not found"));
             };
-            (f.callback.clone(), read_only || f.no_writes, name, "user_function", RunKind::Function)
+            (f.callback.clone(), read_only || f.no_writes, f.name.clone(), "user_function", RunKind::Function)
         }
     };
     let run = sc.run.clone();
@@ -658,7 +704,7 @@ fn run_with(sc: &mut Scripting, ctx: &mut Ctx, target: Target, keys: &[Bytes], a
     match outcome {
         Ok(Reply::Error(e)) => Err(CmdError::Other(e)),
         Ok(reply) => Ok(reply),
-        Err(e) => Err(script_error(&e, label, chunk)),
+        Err(e) => Err(script_error(&e, &label, chunk)),
     }
 }
 

@@ -79,6 +79,19 @@ fn field_table(lua: &Lua, field: &str, v: LuaValue) -> mlua::Result<LuaValue> {
 /// `false` → nil (booleans stay booleans after `setresp(3)`), `{err=}`/`{ok=}` → error/status,
 /// `{map=}`/`{set=}`/`{double=}` → RESP3 types, other tables → arrays up to the first nil.
 pub fn lua_to_reply(v: &LuaValue, resp3: bool) -> Reply {
+    to_reply(v, resp3, 0)
+}
+
+/// How deep a script's reply may nest. Redis stops where its Lua C stack runs out (about 8000
+/// levels, each further value becoming the error `reached lua stack limit`); this stops earlier,
+/// with the same error, so that converting, rendering and dropping the reply stay within a
+/// worker thread's stack (a table containing itself used to overflow it).
+pub const MAX_REPLY_DEPTH: usize = 256;
+
+fn to_reply(v: &LuaValue, resp3: bool, depth: usize) -> Reply {
+    if depth >= MAX_REPLY_DEPTH {
+        return Reply::Error("ERR reached lua stack limit".into());
+    }
     match v {
         LuaValue::Nil => Reply::Nil,
         LuaValue::Boolean(b) if resp3 => Reply::Bool(*b),
@@ -87,12 +100,13 @@ pub fn lua_to_reply(v: &LuaValue, resp3: bool) -> Reply {
         LuaValue::Integer(i) => Reply::Int(*i),
         LuaValue::Number(n) => Reply::Int(if n.is_finite() { n.trunc() as i64 } else { 0 }),
         LuaValue::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        LuaValue::Table(t) => table_to_reply(t, resp3),
+        LuaValue::Table(t) => table_to_reply(t, resp3, depth),
         _ => Reply::Nil,
     }
 }
 
-fn table_to_reply(t: &Table, resp3: bool) -> Reply {
+fn table_to_reply(t: &Table, resp3: bool, depth: usize) -> Reply {
+    let depth = depth + 1;
     if let Ok(LuaValue::String(e)) = t.raw_get::<LuaValue>("err") {
         return Reply::Error(String::from_utf8_lossy(&e.as_bytes()).into_owned());
     }
@@ -112,18 +126,18 @@ fn table_to_reply(t: &Table, resp3: bool) -> Reply {
         let pairs = m
             .pairs::<LuaValue, LuaValue>()
             .filter_map(Result::ok)
-            .map(|(k, v)| (lua_to_reply(&k, resp3), lua_to_reply(&v, resp3)))
+            .map(|(k, v)| (to_reply(&k, resp3, depth), to_reply(&v, resp3, depth)))
             .collect();
         return Reply::Map(pairs);
     }
     if let Ok(LuaValue::Table(m)) = t.raw_get::<LuaValue>("set") {
-        return Reply::Set(m.pairs::<LuaValue, LuaValue>().filter_map(Result::ok).map(|(k, _)| lua_to_reply(&k, resp3)).collect());
+        return Reply::Set(m.pairs::<LuaValue, LuaValue>().filter_map(Result::ok).map(|(k, _)| to_reply(&k, resp3, depth)).collect());
     }
     let mut out = Vec::new();
     for i in 1.. {
         match t.raw_get::<LuaValue>(i) {
             Ok(LuaValue::Nil) | Err(_) => break,
-            Ok(item) => out.push(lua_to_reply(&item, resp3)),
+            Ok(item) => out.push(to_reply(&item, resp3, depth)),
         }
     }
     Reply::Array(out)

@@ -17,7 +17,7 @@ use crate::{Ctx, Reply};
 /// Administration command rows.
 pub static COMMANDS: &[CommandSpec] = &[
     cmd!("role", 1, NOSCRIPT | FAST | OK_LOADING, 0, 0, 0, role, "dangerous"),
-    cmd!("save", 1, ADMIN | NOSCRIPT, 0, 0, 0, save, "dangerous"),
+    cmd!("save", 1, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, save, "dangerous"),
     cmd!("bgsave", -1, ADMIN | NOSCRIPT, 0, 0, 0, bgsave, "dangerous"),
     cmd!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, module, "dangerous"),
     cmd!("readonly", 1, FAST | CONNECTION, 0, 0, 0, cluster_disabled, "connection"),

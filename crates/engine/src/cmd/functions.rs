@@ -20,14 +20,26 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn fcall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (keys, argv) = keys_and_args(a)?;
-    scripting::run(ctx, Target::Function(&args::text(&a[1])), keys, argv, false)
+    fcall_generic(ctx, a, false)
 }
 
 /// FCALL_RO follows the hosted service: any function may run, its writes fail at run time.
 fn fcall_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    fcall_generic(ctx, a, true)
+}
+
+/// As Redis's `fcallCommandGeneric`: the function is looked up first, then `numkeys` is checked
+/// (with FCALL's own text for one that is not an integer).
+fn fcall_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
+    let name = args::text(&a[1]);
+    if lib(ctx)?.functions.get(&name).is_none() {
+        return Err(CmdError::err("Function not found"));
+    }
+    if args::int(&a[2]).is_err() {
+        return Err(CmdError::err("Bad number of keys provided"));
+    }
     let (keys, argv) = keys_and_args(a)?;
-    scripting::run(ctx, Target::Function(&args::text(&a[1])), keys, argv, true)
+    scripting::run(ctx, Target::Function(&name), keys, argv, read_only)
 }
 
 fn lib<'c>(ctx: &'c mut Ctx) -> CmdResult<&'c mut Scripting> {

@@ -293,6 +293,68 @@ pub(crate) mod tests {
         assert!(t.err(&["EVAL", "redis.setresp(4)", "0"]).contains("RESP version must be 2 or 3."));
     }
 
+    #[test]
+    fn script_replies_are_resp2_shaped_on_a_resp3_connection() {
+        let mut t = T::new();
+        t.session.protocol = stashd_resp::Protocol::Resp3;
+        t.ok(&["ZADD", "z", "1.5", "a", "2", "b"]);
+        t.ok(&["ZADD", "z2", "1", "a"]);
+        t.ok(&["HSET", "h", "f", "v"]);
+        t.ok(&["XADD", "s", "1-1", "k", "v"]);
+        let flat = arr(&["a", "1.5", "b", "2"]);
+        for call in [
+            "redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES')",
+            "redis.call('ZRANGEBYSCORE', 'z', '-inf', '+inf', 'WITHSCORES')",
+            "redis.call('ZUNION', 1, 'z', 'WITHSCORES')",
+        ] {
+            assert_eq!(t.ok(&["EVAL", &format!("return {call}"), "0"]), flat, "{call}");
+        }
+        assert_eq!(t.ok(&["EVAL", "return redis.call('ZREVRANGE', 'z', 0, -1, 'WITHSCORES')", "0"]), arr(&["b", "2", "a", "1.5"]));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('ZINTER', 2, 'z', 'z2', 'WITHSCORES')", "0"]), arr(&["a", "2.5"]));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('ZRANDMEMBER', 'z2', 1, 'WITHSCORES')", "0"]), arr(&["a", "1"]));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('HRANDFIELD', 'h', 1, 'WITHVALUES')", "0"]), arr(&["f", "v"]));
+        assert_eq!(t.ok(&["EVAL", "return redis.call('XREAD', 'STREAMS', 's', '0')[1][1]", "0"]), b("s"));
+        // After redis.setresp(3) the script sees RESP3 shapes (pairs, doubles, maps)...
+        assert_eq!(
+            t.ok(&["EVAL", "redis.setresp(3); local r = redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES'); return {#r, r[1][1], tostring(r[1][2].double)}", "0"]),
+            arr_mixed(&[Reply::Int(2), b("a"), b("1.5")])
+        );
+        assert_eq!(t.ok(&["EVAL", "redis.setresp(3); return redis.call('XREAD', 'STREAMS', 's', '0').map.s[1][1]", "0"]), b("1-1"));
+        // ...and the caller's own protocol is untouched afterwards.
+        assert_eq!(t.session.protocol, stashd_resp::Protocol::Resp3);
+        assert_eq!(t.ok(&["ZRANGE", "z", "0", "0", "WITHSCORES"]), Reply::Array(vec![Reply::Array(vec![b("a"), Reply::Double(1.5)])]));
+        // A RESP2 caller that asks for RESP3 inside the script gets it too.
+        t.session.protocol = stashd_resp::Protocol::Resp2;
+        assert_eq!(t.ok(&["EVAL", "redis.setresp(3); return #redis.call('ZRANGE', 'z', 0, -1, 'WITHSCORES')", "0"]), Reply::Int(2));
+        assert_eq!(t.session.protocol, stashd_resp::Protocol::Resp2);
+    }
+
+    #[test]
+    fn self_referencing_tables_stop_at_the_depth_limit() {
+        // On a thread with a tokio worker's default stack (2 MiB), as the server runs scripts.
+        let worker = std::thread::Builder::new().stack_size(2 << 20).spawn(|| {
+            let mut t = T::new();
+            let mut r = t.ok(&["EVAL", "local t = {}; t[1] = t; return t", "0"]);
+            let mut depth = 0;
+            while let Reply::Array(mut items) = r {
+                assert_eq!(items.len(), 1);
+                r = items.remove(0);
+                depth += 1;
+            }
+            assert_eq!(depth, crate::scripting_convert::MAX_REPLY_DEPTH);
+            assert_eq!(r, Reply::Error("ERR reached lua stack limit".into()));
+            // Maps nest the same way; the VM is fine afterwards.
+            let r = t.ok(&["EVAL", "redis.setresp(3); local m = {}; m.map = {k = m}; return m", "0"]);
+            assert!(matches!(r, Reply::Map(_)));
+            assert_eq!(t.ok(&["EVAL", "return 1", "0"]), Reply::Int(1));
+        });
+        assert!(worker.and_then(|w| w.join().map_err(|_| std::io::Error::other("panicked"))).is_ok());
+    }
+
+    fn arr_mixed(v: &[Reply]) -> Reply {
+        Reply::Array(v.to_vec())
+    }
+
     /// Each sealed table with one of its members and a Lua expression that shows the member
     /// still works (as a string).
     pub(crate) const SEALED: &[(&str, &str, &str, &str)] = &[
