@@ -719,6 +719,23 @@ fn key_arg_tables(lua: &Lua, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<(Ta
     Ok((table(keys)?, table(argv)?))
 }
 
+/// Whether scripts may not run this call: Redis's `noscript` flag of the command or of its
+/// subcommand (`ACL HELP` may run, `ACL WHOAMI` may not; blocking commands may not), from
+/// redis-server's command table where it has the command, else the table's flag.
+fn not_for_scripts(spec: &'static command::CommandSpec, argv: &[Bytes]) -> bool {
+    let rows = crate::keyspecs::rows();
+    let sub = argv.get(1).filter(|_| crate::acl::categories::units().is_container(spec.name));
+    let unit = sub.map(|s| format!("{}|{}", spec.name, String::from_utf8_lossy(s).to_ascii_lowercase()));
+    let row = match unit.as_deref() {
+        Some(u) => rows.get(u),
+        None => rows.get(spec.name),
+    };
+    match row {
+        Some(row) => row.flags.contains(&"noscript"),
+        None => spec.has(flags::NOSCRIPT),
+    }
+}
+
 /// Runs one `redis.call`/`redis.pcall` command; errors come back as error replies.
 fn redis_command(ctx: &mut Ctx, args: MultiValue, no_writes: bool) -> Reply {
     let mut argv = Vec::with_capacity(args.len());
@@ -739,7 +756,7 @@ fn redis_command(ctx: &mut Ctx, args: MultiValue, no_writes: bool) -> Reply {
     if !spec.arity_ok(argv.len()) {
         return Reply::Error("ERR Wrong number of args calling Redis command from script".into());
     }
-    if spec.has(flags::NOSCRIPT) {
+    if not_for_scripts(spec, &argv) {
         return Reply::Error("ERR This Redis command is not allowed from script".into());
     }
     // As Redis's scriptCall: permissions first, then the read-only rule.
