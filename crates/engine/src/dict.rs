@@ -293,12 +293,16 @@ impl<K, V, S> Dict<K, V, S> {
         match self.chunks.last_mut() {
             Some(last) if last.len() < cap => {
                 if last.len() == last.capacity() {
-                    let want = (last.capacity() * 2).clamp(4, cap);
+                    // Grow by half (small collections waste less than with doubling).
+                    let want = (last.capacity() + last.capacity() / 2).clamp(4, cap);
                     last.reserve_exact(want - last.len());
                 }
                 last.push(slot);
             }
             _ => {
+                if self.chunks.is_empty() {
+                    self.chunks.reserve_exact(1);
+                }
                 let mut v = Vec::with_capacity(if self.chunks.is_empty() { 4.min(cap) } else { cap });
                 v.push(slot);
                 self.chunks.push(v);
