@@ -14,6 +14,9 @@ const SAMPLE: usize = 20;
 const STALE_PERCENT: usize = 10;
 /// Hash fields reclaimed at most per cycle, over all databases (bounds the work of one cycle).
 pub(crate) const FIELD_QUOTA: usize = 1000;
+/// Key-table buckets each database's incremental rehash moves per cycle (Redis's cron rehashes
+/// for up to 1 ms per database; writes move a few buckets each as well).
+const REHASH_BUCKETS: usize = 10_000;
 
 /// The hash-field part of a cycle: samples the keys registered as hashes with field TTLs and
 /// reclaims their expired fields (deleting hashes left empty), looping like the key cycle while
@@ -89,6 +92,9 @@ pub fn active_cycle(engine: &Engine, budget: Duration) -> usize {
     let mut ctx = Ctx::new(&mut ks, &mut session, shared, now);
     let mut reclaimed = 0;
     let mut rng = rand::thread_rng();
+    for db in ctx.ks.dbs.iter_mut() {
+        db.rehash_some(REHASH_BUCKETS);
+    }
     for dbi in 0..ctx.ks.dbs.len() {
         loop {
             let n = ctx.ks.dbs[dbi].ttl_len();

@@ -96,33 +96,33 @@ impl Db {
 
     /// Inserts or replaces `key`, keeping the TTL index in sync.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64, now_s: u32) {
-        use indexmap::map::Entry as Slot;
         match &value {
             Value::Hash(h) if h.ttl_count() > 0 => self.track_field_ttls(key),
             _ => self.untrack_field_ttls(key),
         }
-        match self.map.entry(CompactBytes::from_slice(key)) {
-            // Overwrite in place: keeps the key's position.
-            Slot::Occupied(mut o) => {
-                let pos = o.index();
-                let e = o.get_mut();
-                let (had, slot) = (e.expire_at != 0, e.ttl_slot);
-                e.value = value;
-                e.expire_at = expire_at;
-                e.atime = now_s;
-                match (had, expire_at != 0) {
-                    (false, true) => self.ttl_add(pos),
-                    (true, false) => self.ttl_remove(slot),
-                    _ => {}
-                }
+        let mut value = Some(value);
+        let (pos, inserted) = self.map.index_or_insert_with(key, || {
+            let value = value.take().unwrap_or(Value::Str(CompactBytes::new()));
+            (CompactBytes::from_slice(key), Entry { value, expire_at, atime: now_s, ttl_slot: 0 })
+        });
+        if inserted {
+            if expire_at != 0 {
+                self.ttl_add(pos);
             }
-            Slot::Vacant(v) => {
-                let pos = v.index();
-                v.insert(Entry { value, expire_at, atime: now_s, ttl_slot: 0 });
-                if expire_at != 0 {
-                    self.ttl_add(pos);
-                }
-            }
+            return;
+        }
+        // Overwrite in place: keeps the key's position.
+        let Some((_, e)) = self.map.get_index_mut(pos) else { return };
+        let (had, slot) = (e.expire_at != 0, e.ttl_slot);
+        if let Some(v) = value {
+            e.value = v;
+        }
+        e.expire_at = expire_at;
+        e.atime = now_s;
+        match (had, expire_at != 0) {
+            (false, true) => self.ttl_add(pos),
+            (true, false) => self.ttl_remove(slot),
+            _ => {}
         }
     }
     /// Removes `key`; returns the entry.
@@ -160,6 +160,12 @@ impl Db {
             _ => {}
         }
         true
+    }
+    /// The cron's share of incremental rehashing: up to `buckets` bucket moves of the key table
+    /// (and of the field-TTL registry). Returns true while a rehash is still in progress.
+    pub fn rehash_some(&mut self, buckets: usize) -> bool {
+        let keys = self.map.rehash_some(buckets);
+        self.hexpires.rehash_some(buckets) || keys
     }
     /// Drops every key.
     pub fn clear(&mut self) {

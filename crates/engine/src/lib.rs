@@ -13,6 +13,7 @@ pub mod command;
 pub mod compact;
 pub mod config;
 pub mod ctx;
+pub mod dict;
 pub mod engine;
 pub mod error;
 pub mod expire;

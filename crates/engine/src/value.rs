@@ -10,10 +10,11 @@ use crate::zset::ZSet;
 
 /// The hasher used by every keyspace and collection map (randomly seeded per process).
 pub type Hasher = ahash::RandomState;
-/// Insertion-ordered hash map with O(1) random access (used for hashes and the keyspace).
-pub type Map<K, V> = indexmap::IndexMap<K, V, Hasher>;
-/// Insertion-ordered hash set with O(1) random access (used for sets).
-pub type Set<T> = indexmap::IndexSet<T, Hasher>;
+/// Insertion-ordered hash map with O(1) random access and incremental rehashing (used for the
+/// keyspace, hashes and sorted sets).
+pub type Map<K, V> = crate::dict::Dict<K, V, Hasher>;
+/// Insertion-ordered hash set with O(1) random access and incremental rehashing (used for sets).
+pub type Set<T> = crate::dict::DictSet<T, Hasher>;
 
 /// A Redis value. Aggregates sit behind a reference-counted pointer so that the common case, a
 /// short string, keeps the whole value in 24 bytes, and so that a snapshot (log rewrite) shares

@@ -648,4 +648,96 @@ mod tests {
         assert_eq!(t.err(&["SCAN", "0"]), "NOPERM User default_ro has no permissions to run the 'scan' command");
         assert_eq!(t.ok(&["EXISTS", "k"]), Reply::Int(1));
     }
+
+    /// One full SCAN-family iteration (`scan` gives the command for a cursor) while `churn`
+    /// runs between calls; returns every name seen.
+    fn scan_through(
+        t: &mut T,
+        scan: impl Fn(&str) -> Vec<String>,
+        mut churn: impl FnMut(&mut T, usize),
+    ) -> std::collections::HashSet<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        for round in 0.. {
+            let args = scan(&cursor);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let Reply::Array(parts) = t.ok(&args) else { panic!("scan reply") };
+            let [Reply::Bulk(c), Reply::Array(items)] = &parts[..] else { panic!("scan reply shape") };
+            cursor = String::from_utf8(c.to_vec()).unwrap();
+            // HSCAN/ZSCAN return name, value pairs: keep the names.
+            let step = if args[0] == "HSCAN" || args[0] == "ZSCAN" { 2 } else { 1 };
+            for item in items.iter().step_by(step) {
+                let Reply::Bulk(name) = item else { panic!("bulk expected") };
+                seen.insert(String::from_utf8(name.to_vec()).unwrap());
+            }
+            if cursor == "0" {
+                break;
+            }
+            churn(t, round);
+        }
+        seen
+    }
+
+    #[test]
+    fn scans_return_every_stable_element_while_tables_grow_and_shrink() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1212);
+        // Per family: how to add and remove element `name`, and the scan command.
+        type Op = fn(&str) -> Vec<String>;
+        let families: [(Op, Op, Op); 4] = [
+            (
+                |n| vec!["SET".into(), n.into(), "v".into()],
+                |n| vec!["DEL".into(), n.into()],
+                |c| vec!["SCAN".into(), c.into(), "COUNT".into(), "37".into()],
+            ),
+            (
+                |n| vec!["HSET".into(), "h".into(), n.into(), "v".into()],
+                |n| vec!["HDEL".into(), "h".into(), n.into()],
+                |c| vec!["HSCAN".into(), "h".into(), c.into(), "COUNT".into(), "37".into()],
+            ),
+            (
+                |n| vec!["SADD".into(), "s".into(), n.into()],
+                |n| vec!["SREM".into(), "s".into(), n.into()],
+                |c| vec!["SSCAN".into(), "s".into(), c.into(), "COUNT".into(), "37".into()],
+            ),
+            (
+                |n| vec!["ZADD".into(), "z".into(), "1".into(), n.into()],
+                |n| vec!["ZREM".into(), "z".into(), n.into()],
+                |c| vec!["ZSCAN".into(), "z".into(), c.into(), "COUNT".into(), "37".into()],
+            ),
+        ];
+        for (add, del, scan) in families {
+            let mut t = T::new();
+            let run = |t: &mut T, args: Vec<String>| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                t.ok(&args);
+            };
+            let stable: Vec<String> = (0..3000).map(|i| format!("stable:{i}")).collect();
+            for n in &stable {
+                run(&mut t, add(n));
+            }
+            let mut churned: Vec<String> = Vec::new();
+            let mut next = 0;
+            let seen = scan_through(&mut t, scan, |t, round| {
+                // Alternate bursts of growth (several resizes) and of shrinkage.
+                if (round / 8) % 2 == 0 {
+                    for _ in 0..rng.gen_range(200..900) {
+                        let n = format!("churn:{next}");
+                        next += 1;
+                        run(t, add(&n));
+                        churned.push(n);
+                    }
+                } else {
+                    for _ in 0..rng.gen_range(200..900).min(churned.len()) {
+                        let i = rng.gen_range(0..churned.len());
+                        let n = churned.swap_remove(i);
+                        run(t, del(&n));
+                    }
+                }
+            });
+            let missing: Vec<&String> = stable.iter().filter(|n| !seen.contains(*n)).collect();
+            assert!(missing.is_empty(), "{}: {} stable elements never returned, e.g. {:?}", scan("0")[0], missing.len(), missing.first());
+            assert!(next > 3000, "the churn grew the table several times over");
+        }
+    }
 }
