@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: stashd vs redis-server (RESP) and vs webdis+redis-server (HTTP),
-# following /work/shared/reference/redis-engine.md §10 (2-core method):
+# following ../shared/reference/redis-engine.md §10 (beside the repository; the 2-core method):
 #   server pinned to core 0, load generator pinned to core 1, stashd with --threads 1,
 #   persistence off for throughput, a fresh server per run, short warm-up, RUNS runs, median reported.
 # Everything listens on 127.0.0.1 only, on free ports picked at run time.

@@ -29,16 +29,18 @@ def ref(reference_redis):
 
 
 @pytest.fixture
-def restore(r):
-    before = r.config_get("*")
+def restore(r, ref):
+    """Puts every parameter back on both servers (the reference is shared with other files)."""
+    before = [(c, c.config_get("*")) for c in (r, ref)]
     yield
     keep = {"port", "bind", "dir", "databases", "appendonly", "requirepass"}
-    for name, value in before.items():
-        if name not in keep and r.config_get(name).get(name) != value:
-            try:
-                r.config_set(name, value)
-            except redis.ResponseError:
-                pass
+    for c, values in before:
+        for name, value in values.items():
+            if name not in keep and c.config_get(name).get(name) != value:
+                try:
+                    c.config_set(name, value)
+                except redis.ResponseError:
+                    pass
 
 
 def test_config_get_star_lists_every_redis_parameter(r, ref):

@@ -287,8 +287,10 @@ def test_node_settings_are_config_parameters(server, reference_redis):
         settings = [pairs(run(c, ["CONFIG", "GET", "stream-node-max-*"])[1]) for c in (ours, reference_redis)]
         assert settings[0] == settings[1] == {b"stream-node-max-entries": b"7", b"stream-node-max-bytes": b"300"}
     finally:
-        reference_redis.config_set("stream-node-max-entries", 100)
-        reference_redis.config_set("stream-node-max-bytes", 4096)
+        for client in (ours, reference_redis):  # both servers are shared with other tests
+            client.config_set("stream-node-max-entries", 100)
+            client.config_set("stream-node-max-bytes", 4096)
+        ours.close()
 
 
 # ---- Edge cases, each compared with redis-server 7.0.15 ---------------------------------------

@@ -72,22 +72,28 @@ fn note(name: &str) -> Option<Note> {
         "xreadgroup" => Info("a `NOACK` read creates no consumer, as on the hosted service"),
         "scan" => Info("also the hosted service's `WITHTYPE`; not for the read-only token, as on the hosted service"),
         "keys" | "randomkey" => Info("not for the read-only token (a keyspace-wide read), as on the hosted service"),
-        "json.get" | "json.set" | "json.del" | "json.forget" | "json.type" | "json.arrappend" | "json.arrindex" | "json.arrinsert"
-        | "json.arrlen" | "json.arrpop" | "json.arrtrim" | "json.clear" | "json.merge" | "json.mget" | "json.mset" | "json.numincrby"
-        | "json.nummultby" | "json.objkeys" | "json.objlen" | "json.strappend" | "json.strlen" | "json.toggle" => {
-            Info("legacy and JSONPath paths (filters with comparisons, `&&`/`||`/`!` and `=~` regular expressions)")
-        }
+        "json.set" | "json.mset" => Info("a member under a missing parent is an error, as on the hosted service (RedisJSON answers nil); `$..` lists deeper matches first, as the hosted service"),
+        "json.get" | "json.del" | "json.forget" | "json.type" | "json.arrappend" | "json.arrindex" | "json.arrinsert" | "json.arrlen"
+        | "json.arrpop" | "json.arrtrim" | "json.clear" | "json.merge" | "json.mget" | "json.numincrby" | "json.nummultby"
+        | "json.objkeys" | "json.objlen" | "json.strappend" | "json.strlen" | "json.toggle" => Info(
+            "legacy and JSONPath paths (filters with comparisons, `&&`/`||`/`!` and `=~` regular expressions); `$..` lists deeper matches first, as the hosted service (RedisJSON: document order)",
+        ),
         "json.resp" => Partial("as RedisJSON's RESP2 form; RESP3 `FORMAT EXPAND` is not offered"),
         "json.debug" => Partial("MEMORY and HELP"),
-        "hgetex" | "hsetex" | "hexpire" | "hpexpire" | "hexpireat" | "hpexpireat" | "hpersist" | "httl" | "hpttl" | "hexpiretime"
-        | "hpexpiretime" | "hgetdel" => Info("expired fields disappear on any access to the hash and in the active expiry cycle"),
+        "hexpiretime" => Info("truncates to whole seconds, as the hosted service (Redis rounds up)"),
+        "hexpireat" | "hgetex" | "hsetex" => {
+            Info("a far-future Unix time in seconds is accepted (the latest expiry there is), as the hosted service; Redis refuses it")
+        }
+        "hexpire" | "hpexpire" | "hpexpireat" | "hpersist" | "httl" | "hpttl" | "hpexpiretime" | "hgetdel" => {
+            Info("expired fields disappear on any access to the hash and in the active expiry cycle")
+        }
         "dump" => Partial("not yet for array values (a clear error says so); hashes with field TTLs are written as RDB 12 (Redis 7.4+), JSON as RedisJSON's module value (its document text)"),
         "copy" => Info("`COPY k k` answers 0 as on the hosted service"),
         "zrange" | "zrangestore" => Info("`LIMIT` without BYSCORE/BYLEX is accepted, as on the hosted service"),
         "unlink" => Info("zero keys accepted, as on the hosted service"),
         "fcall_ro" => Info("any function may run; writes fail at run time, as on the hosted service"),
         "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "function|load" => {
-            Info("Lua 5.1 with cjson, bit, struct, cmsgpack; the hosted service's `#!lua flags=allow-key-locking` is accepted")
+            Info("Lua 5.1 with cjson, bit, struct, cmsgpack, sealed as Redis 7's; `redis.call` replies are RESP2-shaped unless `redis.setresp(3)`; the hosted service's `#!lua flags=allow-key-locking` is accepted")
         }
         _ => return None,
     })
