@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from test_durability import restart_client, rewrite_kill_restart
+from test_streams import blocked
 
 
 def test_group_lifecycle_read_ack_pending(r):
@@ -162,24 +163,6 @@ def test_groups_survive_restart_and_rewrite(durable_server):
 
 
 NOGROUP_TEXT = "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option"
-
-
-def blocked(c, fn, action, delay=0.3):
-    out: list = []
-
-    def target():
-        try:
-            out.append(fn(c))
-        except redis.ResponseError as e:
-            out.append(e)
-
-    t = threading.Thread(target=target)
-    t.start()
-    time.sleep(delay)
-    action()
-    t.join(10)
-    assert not t.is_alive()
-    return out[0]
 
 
 @pytest.mark.parametrize("how", ["destroy", "del", "del-recreate"])
