@@ -283,12 +283,13 @@ impl Acl {
     /// The user a REST bearer token stands for: a password of `default` or `default_ro` (the
     /// standard and read-only tokens), or a token from `ACL RESTTOKEN`.
     pub fn bearer(&self, token: &[u8]) -> Option<Arc<User>> {
+        // One digest per request, compared with each candidate's passwords.
+        let digest: [u8; 32] = Sha256::digest(token).into();
         for name in ["default", "default_ro"] {
-            if let Some(u) = self.get(name).filter(|u| u.enabled && !u.nopass && u.password_ok(token)) {
+            if let Some(u) = self.get(name).filter(|u| u.enabled && !u.nopass && u.digest_ok(&digest)) {
                 return Some(u);
             }
         }
-        let digest: [u8; 32] = Sha256::digest(token).into();
         let name = self.rest_tokens.read().get(&digest).cloned()?;
         self.get(&name).filter(|u| u.enabled)
     }

@@ -142,8 +142,13 @@ impl User {
         if self.nopass {
             return true;
         }
-        let digest: [u8; 32] = Sha256::digest(pass).into();
-        self.passwords.iter().fold(false, |ok, p| ok | constant_time_eq(p, &digest))
+        self.digest_ok(&Sha256::digest(pass).into())
+    }
+
+    /// True if `digest` (SHA-256 of a password) is one of the user's passwords, in constant
+    /// time (`nopass` is not considered).
+    pub fn digest_ok(&self, digest: &[u8; 32]) -> bool {
+        self.passwords.iter().fold(false, |ok, p| ok | constant_time_eq(p, digest))
     }
 
     /// Applies one rule, or changes nothing and says why.
