@@ -112,7 +112,7 @@ pub struct Shared {
     /// The keyspace behind the one lock.
     pub ks: Mutex<Keyspace>,
     /// The time source.
-    pub clock: Clock,
+    pub clock: Arc<Clock>,
     /// Runtime settings (`CONFIG GET/SET`).
     pub config: RwLock<RuntimeConfig>,
     /// The append-only log: absent with `--in-memory`, attached once recovery finished.
@@ -191,7 +191,8 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over an existing keyspace (as recovered from disk).
-    pub fn new(ks: Keyspace, clock: Clock, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
+    pub fn new(ks: Keyspace, clock: impl Into<Arc<Clock>>, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
+        let clock: Arc<Clock> = clock.into();
         let started_ms = clock.now_ms();
         let script_run = ks.scripting.as_ref().map(|s| s.run_state()).unwrap_or_default();
         let dirty = AtomicU64::new(ks.dirty);
@@ -232,7 +233,7 @@ impl Engine {
     pub fn open_session(&self, face: Face, addr: &str, laddr: &str) -> Session {
         let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
         let acl = &self.shared.acl;
-        let user = if face == Face::Loading { Some(acl.superuser()) } else { acl.initial_user() };
+        let user = if matches!(face, Face::Loading | Face::Internal) { Some(acl.superuser()) } else { acl.initial_user() };
         if face == Face::Resp {
             self.shared.counters.connections_received.fetch_add(1, Ordering::Relaxed);
             let now = self.shared.clock.now_ms();
@@ -345,6 +346,26 @@ impl Engine {
     pub fn authorize(&self, session: &mut Session, args: &[Bytes]) -> Result<(), CmdError> {
         let spec = command::lookup(&args[0]).ok_or_else(|| unknown_command(args))?;
         crate::acl::authorize(&self.shared, session, spec, args, crate::acl::LogContext::TopLevel)
+    }
+
+    /// Starts a log rewrite in the background when the log has grown past
+    /// `auto-aof-rewrite-percentage` of its base (and `auto-aof-rewrite-min-size`). Returns
+    /// whether one started.
+    pub fn maybe_rewrite(&self) -> bool {
+        let Some(aof) = self.shared.aof() else { return false };
+        if aof.rewriting() {
+            return false;
+        }
+        let (incr, base) = aof.sizes();
+        let (pct, min) = {
+            let cfg = self.shared.config.read();
+            (cfg.auto_aof_rewrite_percentage, cfg.auto_aof_rewrite_min_size)
+        };
+        if pct == 0 || incr < min || incr * 100 / base.max(1) < pct {
+            return false;
+        }
+        let ks = self.shared.ks.lock();
+        aof.start_rewrite(&ks)
     }
 
     /// Runs one command.

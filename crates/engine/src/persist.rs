@@ -50,7 +50,7 @@ pub fn attach_users(engine: &Engine, dir: &Path, tokens: &Tokens) -> Result<(), 
 /// and tests — the server uses [`recover_into`] so clients see `LOADING` meanwhile).
 pub fn open_durable(
     dir: &Path,
-    clock: Clock,
+    clock: impl Into<std::sync::Arc<Clock>>,
     config: RuntimeConfig,
     tokens: Tokens,
     facts: ServerFacts,

@@ -16,6 +16,8 @@ pub enum Face {
     Rest,
     /// Replay of the append-only log at start-up.
     Loading,
+    /// A trusted in-process client (the store under QStash): acts as the superuser.
+    Internal,
 }
 
 /// A queued transaction.

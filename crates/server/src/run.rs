@@ -253,20 +253,7 @@ fn sample_stats(engine: &Engine, last_ops: &mut u64) -> u64 {
 }
 
 fn maybe_rewrite(engine: &Engine) {
-    let Some(aof) = engine.shared.aof() else { return };
-    if aof.rewriting() {
-        return;
-    }
-    let (incr, base) = aof.sizes();
-    let cfg = engine.shared.config.read().clone();
-    if cfg.auto_aof_rewrite_percentage == 0 || incr < cfg.auto_aof_rewrite_min_size {
-        return;
-    }
-    let base = base.max(1);
-    if incr * 100 / base >= cfg.auto_aof_rewrite_percentage {
-        let ks = engine.shared.ks.lock();
-        if aof.start_rewrite(&ks) {
-            tracing::info!(incr_bytes = incr, base_bytes = base, "automatic append-only log rewrite started");
-        }
+    if engine.maybe_rewrite() {
+        tracing::info!("automatic append-only log rewrite started");
     }
 }

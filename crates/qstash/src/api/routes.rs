@@ -1,0 +1,343 @@
+//! The route table: method and path segments to the service's operations.
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::{ApiRequest, ApiResponse, Query};
+use crate::core::Qstash;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Filter;
+use crate::options::Options;
+use crate::publish::{PublishInput, Target};
+use crate::topics::EndpointsIn;
+
+/// The request's headers as (lowercase name, value) pairs.
+fn header_pairs(req: &ApiRequest) -> Vec<(String, String)> {
+    req.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+}
+
+/// The destination in a path tail, with the request's own query (less settings) appended.
+fn destination(tail: &str, query: &Query) -> String {
+    let mut d = tail.to_string();
+    // Some clients collapse `//` in paths; put the scheme back together.
+    for scheme in ["https:/", "http:/"] {
+        if d.starts_with(scheme) && !d.starts_with(&format!("{scheme}/")) {
+            d.insert(scheme.len(), '/');
+        }
+    }
+    let q = query.destination_query();
+    if !q.is_empty() && (d.starts_with("http://") || d.starts_with("https://")) {
+        d.push('?');
+        d.push_str(&q);
+    }
+    d
+}
+
+fn options(req: &ApiRequest, query: &Query) -> ApiResult<Options> {
+    Ok(Options::parse(&header_pairs(req), &query.settings())?.finish())
+}
+
+fn body_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))
+}
+
+fn not_found(req: &ApiRequest) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method, req.path))
+}
+
+/// Ids from the query (`key`, repeated or comma-joined) or a JSON body `{"<key>": [...]}`.
+fn ids_from(req: &ApiRequest, query: &Query, key: &str) -> ApiResult<Vec<String>> {
+    let mut ids = query.all(key);
+    if ids.is_empty() && !req.body.is_empty() {
+        let v: Json = body_json(&req.body)?;
+        if let Some(arr) = v.get(key).and_then(Json::as_array) {
+            ids = arr.iter().filter_map(|x| x.as_str().map(String::from)).collect();
+        }
+    }
+    Ok(ids)
+}
+
+/// Routes one authenticated request.
+pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<ApiResponse> {
+    let Some(rest) = req.path.strip_prefix("/v2/") else { return Err(not_found(req)) };
+    let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let m = &req.method;
+    match head {
+        "publish" if *m == Method::POST => publish(q, req, query, None, tail).await,
+        "enqueue" if *m == Method::POST => {
+            let (queue, dest) = tail.split_once('/').ok_or_else(|| ApiError::bad("enqueue needs /v2/enqueue/{queue}/{destination}"))?;
+            publish(q, req, query, Some(queue.to_string()), dest).await
+        }
+        "batch" if *m == Method::POST && tail.is_empty() => batch(q, req).await,
+        "messages" => messages(q, req, query, tail).await,
+        "queues" => queues(q, req, tail).await,
+        "schedules" => schedules(q, req, query, tail).await,
+        "topics" => topics(q, req, tail).await,
+        "events" | "logs" if *m == Method::GET && tail.is_empty() => {
+            let count = query.number::<usize>("count")?.unwrap_or(100);
+            let page = q.list_events(&query.filter()?, query.first("cursor"), count).await?;
+            let key = if head == "events" { "events" } else { "logs" };
+            let mut o = json!({ key: page.events.iter().map(|e| e.to_json()).collect::<Vec<_>>() });
+            if let Some(c) = page.cursor {
+                o["cursor"] = json!(c);
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        "dlq" => dlq(q, req, query, tail).await,
+        "flowControl" => flow(q, req, query, tail).await,
+        "globalParallelism" if *m == Method::GET => Ok(ApiResponse::json(StatusCode::OK, &q.global_parallelism())),
+        "keys" if *m == Method::GET && tail.is_empty() => Ok(ApiResponse::json(StatusCode::OK, &json!(q.signing_keys()))),
+        "keys" if *m == Method::POST && tail == "rotate" => Ok(ApiResponse::json(StatusCode::OK, &json!(q.rotate_keys().await?))),
+        _ => Err(not_found(req)),
+    }
+}
+
+async fn publish(q: &Qstash, req: &ApiRequest, query: &Query, queue: Option<String>, tail: &str) -> ApiResult<ApiResponse> {
+    let opts = options(req, query)?;
+    let target = Target::parse(&destination(tail, query))?;
+    let input = PublishInput { target, queue, opts, body: req.body.clone(), caller_ip: req.caller_ip.clone(), schedule_id: None };
+    let a = q.accept(input).await?;
+    Ok(ApiResponse::json(a.status, &a.json))
+}
+
+#[derive(Deserialize)]
+struct BatchItem {
+    destination: String,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+async fn batch(q: &Qstash, req: &ApiRequest) -> ApiResult<ApiResponse> {
+    let items: Vec<BatchItem> = body_json(&req.body)?;
+    // Every item is checked before any is accepted: a bad batch creates nothing.
+    let mut inputs = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let pairs: Vec<(String, String)> = item.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let mut opts = Options::parse(&pairs, &[]).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?.finish();
+        if let Some(m) = item.method {
+            opts.method = Some(m.to_ascii_uppercase());
+        }
+        let target = Target::parse(&item.destination).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
+        let queue = item.queue.filter(|s| !s.is_empty());
+        if let Some(qn) = &queue {
+            crate::core::check_name("queue name", qn).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
+        }
+        let body = Bytes::from(item.body.unwrap_or_default());
+        if body.len() > q.config().max_body {
+            return Err(ApiError::too_large(format!("batch item {i}: message body too large")));
+        }
+        inputs.push(PublishInput { target, queue, opts, body, caller_ip: req.caller_ip.clone(), schedule_id: None });
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match q.accept(input).await {
+            Ok(a) => out.push(a.json),
+            Err(e) => out.push(json!({"error": e.message})),
+        }
+    }
+    Ok(ApiResponse::json(StatusCode::OK, &Json::Array(out)))
+}
+
+async fn messages(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
+    match (&req.method, tail) {
+        (&Method::GET, id) if !id.is_empty() && !id.contains('/') => Ok(ApiResponse::json(StatusCode::OK, &q.get_message(id).await?)),
+        (&Method::DELETE, "") => {
+            let ids = ids_from(req, query, "messageIds")?;
+            let filter = if ids.is_empty() { query.filter()? } else { Filter::default() };
+            let n = q.cancel_many(&ids, &filter, query.number("count")?).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &crate::messages::cancelled_json(n)))
+        }
+        (&Method::DELETE, id) if !id.contains('/') => {
+            if !q.cancel(id).await? {
+                return Err(ApiError::not_found(format!("message {id} not found")));
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &crate::messages::cancelled_json(1)))
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueIn {
+    queue_name: String,
+    #[serde(default)]
+    parallelism: Option<u32>,
+    #[serde(default)]
+    paused: Option<bool>,
+}
+
+async fn queues(q: &Qstash, req: &ApiRequest, tail: &str) -> ApiResult<ApiResponse> {
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    match (&req.method, parts.as_slice()) {
+        (&Method::POST, []) => {
+            let b: QueueIn = body_json(&req.body)?;
+            q.upsert_queue(&b.queue_name, b.parallelism, b.paused).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::GET, []) => Ok(ApiResponse::json(StatusCode::OK, &q.list_queues().await?)),
+        (&Method::GET, [name]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_queue(name).await?)),
+        (&Method::DELETE, [name]) => {
+            q.delete_queue(name).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::POST, [name, "pause"]) => {
+            q.set_queue_paused(name, true).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::POST, [name, "resume"]) => {
+            q.set_queue_paused(name, false).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+async fn schedules(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
+    let is_dest = tail.starts_with("http://") || tail.starts_with("https://") || tail.starts_with("https:/") || tail.starts_with("http:/");
+    let parts: Vec<&str> = if is_dest { Vec::new() } else { tail.split('/').filter(|s| !s.is_empty()).collect() };
+    match (&req.method, parts.as_slice()) {
+        (&Method::POST, [id, action @ ("pause" | "resume")]) | (&Method::PATCH, [id, action @ ("pause" | "resume")]) => {
+            q.set_schedule_paused(id, *action == "pause").await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::POST, _) if !tail.is_empty() => {
+            let opts = options(req, query)?;
+            let id = q.create_schedule(&destination(tail, query), opts, req.body.clone(), &req.caller_ip).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &json!({ "scheduleId": id })))
+        }
+        (&Method::GET, []) if tail.is_empty() => Ok(ApiResponse::json(StatusCode::OK, &q.list_schedules().await?)),
+        (&Method::GET, [id]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_schedule(id).await?)),
+        (&Method::DELETE, [id]) => {
+            q.delete_schedule(id).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+async fn topics(q: &Qstash, req: &ApiRequest, tail: &str) -> ApiResult<ApiResponse> {
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    match (&req.method, parts.as_slice()) {
+        (&Method::POST, [name, "endpoints"]) => {
+            q.add_endpoints(name, body_json::<EndpointsIn>(&req.body)?).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::DELETE, [name, "endpoints"]) => {
+            q.remove_endpoints(name, body_json::<EndpointsIn>(&req.body)?).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::GET, []) => Ok(ApiResponse::json(StatusCode::OK, &q.list_topics().await?)),
+        (&Method::GET, [name]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_topic(name).await?)),
+        (&Method::DELETE, [name]) => {
+            q.delete_topic(name).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let count = query.number::<usize>("count")?.unwrap_or(100);
+    match (&req.method, parts.as_slice()) {
+        (&Method::GET, []) => {
+            let ids = query.all("dlqIds");
+            let page = q.list_dlq(&ids, &query.filter()?, query.first("cursor").filter(|c| !c.is_empty()), count).await?;
+            let mut o = json!({"messages": page.entries.iter().map(|(e, b)| crate::dlq::dlq_json(e, b)).collect::<Vec<_>>()});
+            if let Some(c) = page.cursor {
+                o["cursor"] = json!(c);
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        (&Method::GET, [id]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_dlq(id).await?)),
+        (&Method::DELETE, [id]) => {
+            if !q.delete_dlq(id).await? {
+                return Err(ApiError::not_found(format!("dlq message {id} not found")));
+            }
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::DELETE, []) => {
+            let ids = ids_from(req, query, "dlqIds")?;
+            let (targets, cursor) = bulk_targets(q, &ids, query, count).await?;
+            let mut n = 0u64;
+            for id in targets {
+                if q.delete_dlq(&id).await? {
+                    n += 1;
+                }
+            }
+            let mut o = json!({ "deleted": n });
+            if let Some(c) = cursor {
+                o["cursor"] = json!(c);
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        (&Method::POST, ["retry", id]) => {
+            let opts = options(req, query)?;
+            let mid = q.retry_dlq(id, &opts, &req.caller_ip).await?;
+            Ok(ApiResponse::json(StatusCode::CREATED, &json!({ "messageId": mid })))
+        }
+        (&Method::POST, ["retry"]) => {
+            let ids = ids_from(req, query, "dlqIds")?;
+            let opts = options(req, query)?;
+            let (targets, cursor) = bulk_targets(q, &ids, query, count).await?;
+            let mut responses = Vec::new();
+            for id in targets {
+                match q.retry_dlq(&id, &opts, &req.caller_ip).await {
+                    Ok(mid) => responses.push(json!({ "messageId": mid })),
+                    Err(e) if e.status == StatusCode::NOT_FOUND => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(ApiResponse::json(StatusCode::CREATED, &json!({ "cursor": cursor.unwrap_or_default(), "responses": responses })))
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+/// The DLQ entries a bulk operation acts on: the named ids, or a page of the filtered list.
+async fn bulk_targets(q: &Qstash, ids: &[String], query: &Query, count: usize) -> ApiResult<(Vec<String>, Option<String>)> {
+    if !ids.is_empty() {
+        return Ok((ids.to_vec(), None));
+    }
+    let page = q.list_dlq(&[], &query.filter()?, query.first("cursor").filter(|c| !c.is_empty()), count).await?;
+    Ok((page.entries.into_iter().map(|(e, _)| e.dlq_id).collect(), page.cursor))
+}
+
+async fn flow(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let done = || Ok(ApiResponse::ok_empty());
+    match (&req.method, parts.as_slice()) {
+        (&Method::GET, []) => Ok(ApiResponse::json(StatusCode::OK, &q.list_flows(query.first("search")).await?)),
+        (&Method::GET, [key]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_flow(key).await?)),
+        (&Method::POST, [key, "pause"]) => {
+            q.set_flow_paused(key, true).await?;
+            done()
+        }
+        (&Method::POST, [key, "resume"]) => {
+            q.set_flow_paused(key, false).await?;
+            done()
+        }
+        (&Method::POST, [key, "pin"]) => {
+            q.pin_flow(key, query.number("parallelism")?, query.number("rate")?, query.number("period")?).await?;
+            done()
+        }
+        (&Method::POST, [key, "unpin"]) => {
+            q.unpin_flow(key, query.flag("parallelism"), query.flag("rate")).await?;
+            done()
+        }
+        (&Method::POST, [key, "resetRate" | "reset"]) => {
+            q.reset_flow_rate(key).await?;
+            done()
+        }
+        _ => Err(not_found(req)),
+    }
+}
