@@ -57,7 +57,7 @@ pub struct Cli {
     /// Address to listen on (both listeners).
     #[arg(long, env = "STASHD_BIND", global = true)]
     pub bind: Option<String>,
-    /// RESP (Redis protocol) port.
+    /// RESP (Redis protocol) port (in `stashd dev`: give it as --resp-port; --port is then the HTTP port).
     #[arg(long, env = "STASHD_PORT", global = true)]
     pub port: Option<u16>,
     /// HTTP port (Upstash REST API).
@@ -93,12 +93,64 @@ pub struct Cli {
     /// Log filter (tracing syntax), e.g. `info` or `stashd=debug`.
     #[arg(long, env = "STASHD_LOG", global = true)]
     pub log: Option<String>,
+    /// QStash API token (Bearer or `?qstash_token=`); generated and kept in the data directory when unset.
+    #[arg(long, env = "STASHD_QSTASH_TOKEN", global = true, hide_env_values = true)]
+    pub qstash_token: Option<String>,
+    /// QStash signing key that signs deliveries; generated and kept when unset.
+    #[arg(long, env = "STASHD_QSTASH_CURRENT_SIGNING_KEY", global = true, hide_env_values = true)]
+    pub qstash_current_signing_key: Option<String>,
+    /// QStash signing key receivers also accept (the next `current`).
+    #[arg(long, env = "STASHD_QSTASH_NEXT_SIGNING_KEY", global = true, hide_env_values = true)]
+    pub qstash_next_signing_key: Option<String>,
+    /// Destination rewrite FROM=TO (URL prefixes; repeatable; env: comma-separated pairs).
+    #[arg(long, env = "STASHD_QSTASH_REWRITE", global = true, value_delimiter = ',')]
+    pub qstash_rewrite: Vec<String>,
+    /// Destinations deliveries may always reach: hosts, `*.suffix`, addresses, CIDRs, `loopback`, `private` (comma-separated).
+    #[arg(long, env = "STASHD_QSTASH_ALLOW", global = true)]
+    pub qstash_allow: Option<String>,
+    /// Destinations deliveries never reach (same syntax; wins over the allow list).
+    #[arg(long, env = "STASHD_QSTASH_DENY", global = true)]
+    pub qstash_deny: Option<String>,
+    /// Largest QStash message body in bytes (default 1 MB).
+    #[arg(long, env = "STASHD_QSTASH_MAX_BODY", global = true)]
+    pub qstash_max_body: Option<usize>,
+}
+
+/// In `stashd dev`, the port flags mean what they mean to the QStash CLI's `qstash dev`
+/// (which `@upstash/qstash` spawns as `<bin> dev --port <http-port>`): `--port N`, `-port N` and
+/// the Go-style `-port=N` set the **HTTP** port, and the RESP port has its own flag,
+/// `--resp-port`. Outside `dev` the arguments are left alone.
+pub fn dev_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_dev = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-')).is_some_and(|a| a == "dev");
+    if !is_dev {
+        return args;
+    }
+    args.into_iter()
+        .map(|a| {
+            let s = a.to_string_lossy().into_owned();
+            let mapped = match s.as_str() {
+                "--port" | "-port" => "--http-port".to_string(),
+                "--resp-port" | "-resp-port" => "--port".to_string(),
+                _ => {
+                    if let Some(v) = s.strip_prefix("-port=").or_else(|| s.strip_prefix("--port=")) {
+                        format!("--http-port={v}")
+                    } else if let Some(v) = s.strip_prefix("-resp-port=").or_else(|| s.strip_prefix("--resp-port=")) {
+                        format!("--port={v}")
+                    } else {
+                        return a;
+                    }
+                }
+            };
+            std::ffi::OsString::from(mapped)
+        })
+        .collect()
 }
 
 /// Run modes.
 #[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Development mode: in memory, with the well-known development credentials.
+    /// Development mode: in memory, with the well-known development credentials. Here
+    /// `--port`/`-port=N` is the HTTP port (as for `qstash dev`) and `--resp-port` the RESP port.
     Dev,
 }
 
@@ -118,12 +170,45 @@ pub struct FileConfig {
     enable_debug_command: Option<bool>,
     threads: Option<usize>,
     log: Option<String>,
+    qstash_token: Option<String>,
+    qstash_current_signing_key: Option<String>,
+    qstash_next_signing_key: Option<String>,
+    qstash_rewrite: Option<Vec<String>>,
+    qstash_allow: Option<String>,
+    qstash_deny: Option<String>,
+    qstash_max_body: Option<usize>,
 }
 
 /// The development token used by `stashd dev` (like the hosted service's local dev server).
 pub const DEV_TOKEN: &str = "stashd-dev-token";
 /// The development read-only token used by `stashd dev`.
 pub const DEV_READONLY_TOKEN: &str = "stashd-dev-readonly-token";
+/// The QStash development token (`base64({"UserID":"defaultUser","Password":"defaultPassword"})`),
+/// the one `@upstash/qstash` forces in dev mode.
+pub const DEV_QSTASH_TOKEN: &str = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+/// The QStash development signing keys.
+pub const DEV_QSTASH_SIGNING_KEYS: (&str, &str) = ("sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r", "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs");
+
+/// QStash settings.
+#[derive(Debug, Clone, Default)]
+pub struct QstashSettings {
+    /// API token.
+    pub token: Option<String>,
+    /// Signing keys (current, next) given by configuration.
+    pub signing_keys: Option<(String, String)>,
+    /// Destination rewrites (from, to).
+    pub rewrites: Vec<(String, String)>,
+    /// Allow list text.
+    pub allow: String,
+    /// Deny list text.
+    pub deny: String,
+    /// Loopback destinations allowed without a rule (dev).
+    pub allow_loopback: bool,
+    /// Largest message body.
+    pub max_body: usize,
+    /// The token was generated (print it).
+    pub token_generated: bool,
+}
 
 /// The resolved settings.
 #[derive(Debug, Clone)]
@@ -154,6 +239,10 @@ pub struct Settings {
     pub log: String,
     /// Whether tokens were generated (and should be printed).
     pub tokens_generated: bool,
+    /// `stashd dev`.
+    pub dev: bool,
+    /// QStash.
+    pub qstash: QstashSettings,
 }
 
 impl Settings {
@@ -164,6 +253,7 @@ impl Settings {
             None => FileConfig::default(),
         };
         let dev = cli.mode == Some(Mode::Dev);
+        let qstash = qstash_settings(&cli, &file, dev)?;
         let in_memory = cli.in_memory.or(file.in_memory).unwrap_or(dev);
         let fsync_text = cli.appendfsync.or(file.appendfsync).unwrap_or_else(|| "everysec".into());
         let appendfsync = FsyncPolicy::parse(&fsync_text).ok_or(ConfigError::Invalid {
@@ -186,6 +276,8 @@ impl Settings {
             });
         }
         Ok(Settings {
+            dev,
+            qstash,
             bind: cli.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1".into()),
             port: cli.port.or(file.port).unwrap_or(6379),
             http_port: cli.http_port.or(file.http_port).unwrap_or(8080),
@@ -205,6 +297,37 @@ impl Settings {
     /// When no token is configured and data is durable, generates tokens once and keeps them in
     /// `<data-dir>/tokens.toml`, so they survive restarts.
     pub fn ensure_tokens(&mut self) -> Result<(), ConfigError> {
+        self.ensure_redis_tokens()?;
+        self.ensure_qstash_token()
+    }
+
+    /// The QStash token: configured, or kept in `<data-dir>/tokens.toml` (added to the file when
+    /// it lacks one), or generated for this run when in memory.
+    fn ensure_qstash_token(&mut self) -> Result<(), ConfigError> {
+        if self.qstash.token.is_some() {
+            return Ok(());
+        }
+        self.qstash.token_generated = true;
+        let Some(dir) = &self.data_dir else {
+            self.qstash.token = Some(generate_token());
+            return Ok(());
+        };
+        let path = dir.join("tokens.toml");
+        let mut table = std::fs::read_to_string(&path).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default();
+        if let Some(toml::Value::String(t)) = table.get("qstash_token") {
+            self.qstash.token = Some(t.clone());
+            return Ok(());
+        }
+        let token = generate_token();
+        table.insert("qstash_token".into(), toml::Value::String(token.clone()));
+        let err = |source| ConfigError::Tokens { path: path.clone(), source };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        write_private(&path, &format!("# Generated by stashd on first start. Keep secret.\n{table}")).map_err(err)?;
+        self.qstash.token = Some(token);
+        Ok(())
+    }
+
+    fn ensure_redis_tokens(&mut self) -> Result<(), ConfigError> {
         if self.redis_token.is_some() {
             return Ok(());
         }
@@ -278,6 +401,51 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn generate_token() -> String {
     use rand::distributions::{Alphanumeric, DistString};
     Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+}
+
+/// Resolves the QStash settings (flags > env > file > defaults; `dev` brings the development
+/// token and keys and allows loopback destinations).
+fn qstash_settings(cli: &Cli, file: &FileConfig, dev: bool) -> Result<QstashSettings, ConfigError> {
+    let mut token = cli.qstash_token.clone().or(file.qstash_token.clone()).filter(|t| !t.is_empty());
+    let current = cli.qstash_current_signing_key.clone().or(file.qstash_current_signing_key.clone()).filter(|t| !t.is_empty());
+    let next = cli.qstash_next_signing_key.clone().or(file.qstash_next_signing_key.clone()).filter(|t| !t.is_empty());
+    let mut signing_keys = match (current, next) {
+        (Some(c), Some(n)) => Some((c, n)),
+        (None, None) => None,
+        (Some(c), None) | (None, Some(c)) => {
+            return Err(ConfigError::Invalid {
+                name: "qstash signing keys",
+                value: c,
+                hint: "give both --qstash-current-signing-key and --qstash-next-signing-key",
+            })
+        }
+    };
+    if dev {
+        token = token.or(Some(DEV_QSTASH_TOKEN.into()));
+        signing_keys = signing_keys.or(Some((DEV_QSTASH_SIGNING_KEYS.0.into(), DEV_QSTASH_SIGNING_KEYS.1.into())));
+    }
+    let rewrite_list = if cli.qstash_rewrite.is_empty() { file.qstash_rewrite.clone().unwrap_or_default() } else { cli.qstash_rewrite.clone() };
+    let mut rewrites = Vec::new();
+    for r in rewrite_list.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        let (from, to) = r.split_once('=').ok_or(ConfigError::Invalid { name: "qstash_rewrite", value: r.into(), hint: "FROM=TO, two URL prefixes" })?;
+        let ok = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !ok(from.trim()) || !ok(to.trim()) {
+            return Err(ConfigError::Invalid { name: "qstash_rewrite", value: r.into(), hint: "both sides must start with http:// or https://" });
+        }
+        rewrites.push((from.trim().to_string(), to.trim().to_string()));
+    }
+    let allow = cli.qstash_allow.clone().or(file.qstash_allow.clone()).unwrap_or_default();
+    let deny = cli.qstash_deny.clone().or(file.qstash_deny.clone()).unwrap_or_default();
+    for (name, list) in [("qstash_allow", &allow), ("qstash_deny", &deny)] {
+        if let Err(_e) = stashd_qstash::egress::Rule::parse_list(list) {
+            return Err(ConfigError::Invalid { name, value: list.clone(), hint: "hosts, *.suffix, addresses, CIDRs, loopback or private, comma-separated" });
+        }
+    }
+    let max_body = cli.qstash_max_body.or(file.qstash_max_body).unwrap_or(1024 * 1024);
+    if max_body < 1024 {
+        return Err(ConfigError::Invalid { name: "qstash_max_body", value: max_body.to_string(), hint: "at least 1024 bytes" });
+    }
+    Ok(QstashSettings { token, signing_keys, rewrites, allow, deny, allow_loopback: dev, max_body, token_generated: false })
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -1,6 +1,6 @@
 //! The HTTP listener shared by every HTTP face: one hyper HTTP/1.1 connection per accepted
-//! socket, CORS handled here once, each request handed to the face its path belongs to (today
-//! only the Redis REST face; `/v2/...` and `/vector/...` join later).
+//! socket, and the router: `/v2/...` goes to the QStash face with its raw path, everything else
+//! to the Redis REST face (`/vector/...` joins later). CORS is answered here, per face.
 //!
 //! hyper is driven directly (no router framework): the REST face routes by hand anyway, because
 //! the path form makes any path a potential command, and skipping the framework's layers roughly
@@ -19,7 +19,17 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::qstash_face::{self, QstashSlot};
 use crate::rest_face::{self, RestState};
+
+/// What the HTTP faces need.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The Redis REST face.
+    pub rest: RestState,
+    /// The QStash face.
+    pub qstash: QstashSlot,
+}
 
 /// A response body: a whole buffer (every ordinary reply) or a stream of chunks (SSE).
 pub type Body = Either<Full<Bytes>, StreamBody<ReceiverStream<Result<Frame<Bytes>, Infallible>>>>;
@@ -36,12 +46,12 @@ pub fn full(status: StatusCode, content_type: &'static str, body: impl Into<Byte
 }
 
 /// Accepts connections until `stop` fires; each connection then finishes its current request.
-pub async fn serve(listener: TcpListener, state: RestState, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, state: HttpState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
                         tracing::warn!(error = %e, "HTTP accept failed");
@@ -51,17 +61,17 @@ pub async fn serve(listener: TcpListener, state: RestState, mut stop: watch::Rec
                 };
                 // Replies are written whole; waiting for more data only adds latency.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, state.clone(), stop.clone()));
+                tokio::spawn(connection(stream, peer, state.clone(), stop.clone()));
             }
             _ = stop.changed() => return,
         }
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, state: RestState, mut stop: watch::Receiver<bool>) {
+async fn connection(stream: tokio::net::TcpStream, peer: std::net::SocketAddr, state: HttpState, mut stop: watch::Receiver<bool>) {
     let service = hyper::service::service_fn(move |req| {
         let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+        async move { Ok::<_, Infallible>(handle(&state, req, peer).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
@@ -76,16 +86,24 @@ async fn connection(stream: tokio::net::TcpStream, state: RestState, mut stop: w
 
 /// Answers CORS preflights, hands everything else to the face, and adds the CORS headers a
 /// browser needs to read the reply (the read-only token is meant for browsers).
-async fn handle(state: &RestState, req: Request<Incoming>) -> HttpResponse {
+async fn handle(state: &HttpState, req: Request<Incoming>, peer: std::net::SocketAddr) -> HttpResponse {
     let origin = req.headers().get(header::ORIGIN).cloned();
+    let qstash = req.uri().path().starts_with("/v2/");
     if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-        return preflight(req.headers(), origin);
+        let methods = if qstash { "GET,POST,PUT,PATCH,DELETE,HEAD" } else { "GET,POST,PUT,HEAD" };
+        return preflight(req.headers(), origin, methods);
     }
-    let mut resp = rest_face::handle(state, req).await;
+    let (mut resp, exposed) = if qstash {
+        (qstash_face::handle(&state.qstash, req, peer).await, None)
+    } else {
+        (rest_face::handle(&state.rest, req).await, Some("upstash-sync-token"))
+    };
     if let Some(origin) = origin {
         let h = resp.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("upstash-sync-token"));
+        if let Some(e) = exposed {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(e));
+        }
         h.append(header::VARY, HeaderValue::from_static(VARY));
     }
     resp
@@ -93,15 +111,15 @@ async fn handle(state: &RestState, req: Request<Incoming>) -> HttpResponse {
 
 const VARY: &str = "origin, access-control-request-method, access-control-request-headers";
 
-/// The answer to `OPTIONS` with `Access-Control-Request-Method`: any origin, the four methods
-/// the face serves, whatever headers the browser asks for, cached for a day.
-fn preflight(headers: &HeaderMap, origin: Option<HeaderValue>) -> HttpResponse {
+/// The answer to `OPTIONS` with `Access-Control-Request-Method`: any origin, the methods the
+/// face serves, whatever headers the browser asks for, cached for a day.
+fn preflight(headers: &HeaderMap, origin: Option<HeaderValue>, methods: &'static str) -> HttpResponse {
     let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
     let h = resp.headers_mut();
     if let Some(origin) = origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET,POST,PUT,HEAD"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
     if let Some(asked) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
         h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
     }

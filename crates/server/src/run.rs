@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use stashd_engine::clock::Clock;
@@ -40,6 +41,9 @@ pub enum RunError {
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// QStash could not start (its store, its HTTP client).
+    #[error("cannot start QStash: {0}")]
+    Qstash(String),
 }
 
 /// Runs the server until a termination signal.
@@ -88,11 +92,21 @@ async fn serve(s: Settings) -> Result<(), RunError> {
         release_memory: Some(crate::alloc::release_free_memory),
         on_requirepass: if s.tokens_generated { Some(crate::config::store_requirepass) } else { None },
     };
-    // Bind first so a port conflict is reported before any recovery work.
-    let resp_listener = bind(&s.bind, s.port).await?;
+    // Bind first so a port conflict is reported before any recovery work. In `dev` (which the
+    // QStash SDK may spawn beside a Redis on 6379) a busy RESP port only turns the RESP face off.
+    let resp_listener = match bind(&s.bind, s.port).await {
+        Ok(l) => Some(l),
+        Err(e) if s.dev => {
+            tracing::warn!(error = %e, "RESP face off in dev mode (choose another port with --resp-port)");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let http_listener = bind(&s.bind, s.http_port).await?;
+    // One clock for the engine, the store and QStash's workers.
+    let clock = Arc::new(Clock::system());
     // The engine starts empty; with a data directory it answers LOADING until recovery is done.
-    let engine = Engine::new(Keyspace::default(), Clock::system(), config, None, tokens.clone(), facts);
+    let engine = Engine::new(Keyspace::default(), clock.clone(), config, None, tokens.clone(), facts);
     if let Some(dir) = &s.data_dir {
         stashd_engine::persist::attach_users(&engine, dir, &tokens).map_err(RunError::Users)?;
     }
@@ -101,16 +115,25 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     } else {
         tracing::info!("running in memory: nothing is persisted");
     }
-    let resp_addr: SocketAddr = resp_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
+    let resp_addr: Option<SocketAddr> = resp_listener.as_ref().and_then(|l| l.local_addr().ok());
     let http_addr: SocketAddr = http_listener.local_addr().map_err(|source| RunError::Bind { addr: s.bind.clone(), source })?;
-    tracing::info!(resp = %resp_addr, http = %http_addr, "stashd listening");
-    print_banner(&s, http_addr);
+    tracing::info!(resp = ?resp_addr, http = %http_addr, "stashd listening");
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let resp_task = tokio::spawn(crate::resp_face::serve(resp_listener, engine.clone(), stop_rx.clone()));
+    let resp_task = resp_listener.map(|l| tokio::spawn(crate::resp_face::serve(l, engine.clone(), stop_rx.clone())));
     let rest = RestState { engine: engine.clone(), max_request_size: s.max_request_size };
-    let http_task = tokio::spawn(crate::http::serve(http_listener, rest, stop_rx.clone()));
+    let qstash_slot: crate::qstash_face::QstashSlot = Arc::new(OnceLock::new());
+    let state = crate::http::HttpState { rest, qstash: qstash_slot.clone() };
+    let http_task = tokio::spawn(crate::http::serve(http_listener, state, stop_rx.clone()));
     let cron = tokio::spawn(cron(engine.clone(), stop_rx.clone()));
+    let store = match start_qstash(&s, clock.clone(), &qstash_slot, stop_rx.clone()).await {
+        Ok(store) => store,
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            return Err(e);
+        }
+    };
+    print_banner(&s, http_addr, qstash_slot.get());
 
     if let Some(dir) = s.data_dir.clone() {
         let e = engine.clone();
@@ -142,11 +165,14 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        let _ = resp_task.await;
+        if let Some(t) = resp_task {
+            let _ = t.await;
+        }
         let _ = http_task.await;
         let _ = cron.await;
     })
     .await;
+    store.shutdown();
     if let Some(aof) = engine.shared.aof() {
         aof.shutdown();
         tracing::info!("append-only log flushed");
@@ -154,21 +180,80 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     Ok(())
 }
 
-fn print_banner(s: &Settings, http: SocketAddr) {
-    if !s.tokens_generated {
-        return;
-    }
+/// Opens the store (recovering it from `<data-dir>/store/`), then QStash over it, and starts
+/// QStash's worker and the store's upkeep. The QStash face answers 503 until this is done.
+async fn start_qstash(
+    s: &Settings,
+    clock: Arc<Clock>,
+    slot: &crate::qstash_face::QstashSlot,
+    stop: watch::Receiver<bool>,
+) -> Result<stashd_store::Embedded, RunError> {
+    let store = match &s.data_dir {
+        Some(dir) => {
+            let dir = dir.clone();
+            let c = clock.clone();
+            tokio::task::spawn_blocking(move || stashd_store::Embedded::open(&dir, c))
+                .await
+                .map_err(|e| RunError::Qstash(e.to_string()))?
+                .map_err(|e| RunError::Qstash(e.to_string()))?
+        }
+        None => stashd_store::Embedded::in_memory(clock),
+    };
+    let q = &s.qstash;
+    let egress = stashd_qstash::egress::Egress {
+        allow: stashd_qstash::egress::Rule::parse_list(&q.allow).map_err(RunError::Qstash)?,
+        deny: stashd_qstash::egress::Rule::parse_list(&q.deny).map_err(RunError::Qstash)?,
+        allow_loopback: q.allow_loopback,
+    };
+    let cfg = stashd_qstash::Config {
+        token: q.token.clone().unwrap_or_default(),
+        max_body: q.max_body,
+        rewrites: q.rewrites.clone(),
+        signing_keys: q.signing_keys.clone().map(|(current, next)| stashd_qstash::signing::SigningKeys { current, next }),
+        ..stashd_qstash::Config::default()
+    };
+    let transport = stashd_qstash::http_client::HttpTransport::new(egress, cfg.max_response_body).map_err(RunError::Qstash)?;
+    let shared: stashd_store::SharedStore = Arc::new(store.clone());
+    let qstash = stashd_qstash::Qstash::open(shared, cfg, Arc::new(transport)).await.map_err(|e| RunError::Qstash(e.message))?;
+    tokio::spawn(qstash.clone().run_worker(stop.clone()));
+    tokio::spawn(store.clone().maintain(stop));
+    let _ = slot.set(qstash);
+    Ok(store)
+}
+
+fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Qstash>) {
     let host = if http.ip().is_unspecified() { "127.0.0.1".to_string() } else { http.ip().to_string() };
-    println!("# stashd generated these credentials; paste them into your app's environment:");
-    println!("UPSTASH_REDIS_REST_URL=http://{host}:{}", http.port());
-    if let Some(t) = &s.redis_token {
-        println!("UPSTASH_REDIS_REST_TOKEN={t}");
+    let url = format!("http://{host}:{}", http.port());
+    if s.dev {
+        println!("QStash development server is running at {url}");
     }
-    if let Some(t) = &s.redis_readonly_token {
-        println!("UPSTASH_REDIS_REST_READONLY_TOKEN={t}");
+    if s.tokens_generated || s.dev {
+        println!("# stashd generated these credentials; paste them into your app's environment:");
+        println!("UPSTASH_REDIS_REST_URL={url}");
+        if let Some(t) = &s.redis_token {
+            println!("UPSTASH_REDIS_REST_TOKEN={t}");
+        }
+        if let Some(t) = &s.redis_readonly_token {
+            println!("UPSTASH_REDIS_REST_READONLY_TOKEN={t}");
+        }
+    }
+    println!("QSTASH_URL={url}");
+    if s.qstash.token_generated || s.dev {
+        if let Some(t) = &s.qstash.token {
+            println!("QSTASH_TOKEN={t}");
+        }
+    }
+    if let Some(q) = qstash {
+        if s.qstash.signing_keys.is_none() || s.dev {
+            let k = q.signing_keys();
+            println!("QSTASH_CURRENT_SIGNING_KEY={}", k.current);
+            println!("QSTASH_NEXT_SIGNING_KEY={}", k.next);
+        }
     }
     if let Some(dir) = &s.data_dir {
-        println!("# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)", dir.display(), s.port);
+        if s.tokens_generated {
+            println!("# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)", dir.display(), s.port);
+        }
     }
 }
 
