@@ -54,7 +54,7 @@ impl Default for Config {
             max_response_body: 1024 * 1024,
             max_timeout_ms: 2 * 3600 * 1000,
             global_parallelism: 1000,
-            event_retention: 100_000,
+            event_retention: 10_000,
             region: "LOCAL".into(),
             rewrites: Vec::new(),
             signing_keys: None,

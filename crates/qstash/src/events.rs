@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 use crate::model::{b64, header_map, put_flow, put_labels, shown_headers, HeaderList, Message};
 
 /// Bodies larger than this are left out of events (the message keeps them).
-const EVENT_BODY_MAX: usize = 64 * 1024;
+const EVENT_BODY_MAX: usize = 8 * 1024;
 
 /// One logged state change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -19,9 +19,9 @@ pub struct Event {
     pub state: String,
     /// The message (as it was).
     pub message: Message,
-    /// Its body, when small.
+    /// Its body (base64), when small.
     #[serde(default)]
-    pub body: Option<Vec<u8>>,
+    pub body: Option<String>,
     /// Why an attempt failed.
     #[serde(default)]
     pub error: Option<String>,
@@ -34,9 +34,9 @@ pub struct Event {
     /// The response headers.
     #[serde(default)]
     pub response_headers: Option<HeaderList>,
-    /// The response body.
+    /// The response body (as text, invalid UTF-8 replaced).
     #[serde(default)]
-    pub response_body: Option<Vec<u8>>,
+    pub response_body: Option<String>,
     /// The DLQ entry, on FAILED.
     #[serde(default)]
     pub dlq_id: Option<String>,
@@ -49,7 +49,7 @@ impl Event {
             time,
             state: state.into(),
             message: m.clone(),
-            body: (body.len() <= EVENT_BODY_MAX).then(|| body.to_vec()),
+            body: (body.len() <= EVENT_BODY_MAX).then(|| b64(body)),
             ..Event::default()
         }
     }
@@ -79,7 +79,7 @@ impl Event {
         o.insert("header".into(), header_map(&shown_headers(&m.headers, &m.redact)));
         if let Some(b) = &self.body {
             if !b.is_empty() {
-                let shown = if m.redact.iter().any(|r| r == "body") { b64(b"REDACTED") } else { b64(b) };
+                let shown = if m.redact.iter().any(|r| r == "body") { b64(b"REDACTED") } else { b.clone() };
                 o.insert("body".into(), Json::from(shown));
             }
         }
@@ -90,7 +90,7 @@ impl Event {
             o.insert("responseHeader".into(), header_map(h));
         }
         if let Some(b) = &self.response_body {
-            o.insert("responseBody".into(), Json::from(String::from_utf8_lossy(b).into_owned()));
+            o.insert("responseBody".into(), Json::from(b.clone()));
         }
         if let Some(t) = m.timeout_ms {
             o.insert("timeout".into(), Json::from(t / 1000));

@@ -184,7 +184,7 @@ impl Qstash {
         if let Outcome::Response { status, headers, body } = &outcome {
             ev.response_status = Some(*status);
             ev.response_headers = Some(headers.clone());
-            ev.response_body = Some(body.to_vec());
+            ev.response_body = Some(String::from_utf8_lossy(&body[..body.len().min(8 * 1024)]).into_owned());
         }
         if m.state == MsgState::CancelRequested {
             ev.state = "CANCELED".into();
