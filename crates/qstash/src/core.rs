@@ -200,10 +200,8 @@ impl Qstash {
     /// Commands that create `m` with `body`: the record, the pending index, and either the due
     /// index or (queued behind others) nothing more.
     pub(crate) fn create_cmds(m: &Message, body: &Bytes) -> Vec<Cmd> {
-        let mut c = vec![
-            cmd!["HSET", keys::message(&m.id), "meta", to_json(m), "body", body],
-            cmd!["ZADD", keys::PENDING, m.created_at, &m.id],
-        ];
+        let mut c =
+            vec![cmd!["HSET", keys::message(&m.id), "meta", to_json(m), "body", body], cmd!["ZADD", keys::PENDING, m.created_at, &m.id]];
         if !m.parked {
             c.push(cmd!["ZADD", keys::DUE, m.not_before, &m.id]);
         }
@@ -212,12 +210,7 @@ impl Qstash {
 
     /// Commands that remove message `id` from every index (not from its queue list).
     pub(crate) fn delete_cmds(id: &str) -> Vec<Cmd> {
-        vec![
-            cmd!["DEL", keys::message(id)],
-            cmd!["ZREM", keys::DUE, id],
-            cmd!["ZREM", keys::ACTIVE, id],
-            cmd!["ZREM", keys::PENDING, id],
-        ]
+        vec![cmd!["DEL", keys::message(id)], cmd!["ZREM", keys::DUE, id], cmd!["ZREM", keys::ACTIVE, id], cmd!["ZREM", keys::PENDING, id]]
     }
 
     /// An event for the log.

@@ -22,7 +22,11 @@ impl Qstash {
         let cron_text = opts.cron.clone().ok_or_else(|| ApiError::bad("Upstash-Cron header is required for schedules"))?;
         let cron = CronSchedule::parse(cron_text.trim()).map_err(|e| ApiError::bad(format!("invalid cron {:?}: {e}", cron_text.trim())))?;
         if body.len() > self.config().max_body {
-            return Err(ApiError::too_large(format!("message body too large: {} bytes, the limit is {}", body.len(), self.config().max_body)));
+            return Err(ApiError::too_large(format!(
+                "message body too large: {} bytes, the limit is {}",
+                body.len(),
+                self.config().max_body
+            )));
         }
         if let Some(q) = &opts.queue_name {
             check_name("queue name", q)?;
