@@ -60,7 +60,18 @@ impl Qstash {
             let limit = room.min(DUE_BATCH);
             let ids = self.store().one(cmd!["ZRANGEBYSCORE", keys::DUE, "-inf", now, "LIMIT", 0, limit]).await?.into_bytes_list()?;
             for id in &ids {
-                self.start(&String::from_utf8_lossy(id)).await?;
+                let id = String::from_utf8_lossy(id);
+                if let Err(e) = self.start(&id).await {
+                    // A record that cannot be read (corrupt, or written by an incompatible
+                    // version) stayed first in the due index and failed every pass, so nothing
+                    // behind it was ever delivered. Take it out of the index (the record stays
+                    // for inspection) and go on; a store that is down stops the pass.
+                    if e.status == http::StatusCode::SERVICE_UNAVAILABLE {
+                        return Err(e);
+                    }
+                    tracing::error!(error = %e, id = %id, "cannot start this message; it is taken out of the delivery index");
+                    self.store().one(cmd!["ZREM", keys::DUE, &*id]).await?;
+                }
             }
             if (ids.len() as u32) < limit {
                 break;
@@ -68,8 +79,12 @@ impl Qstash {
         }
         let first = self.store().one(cmd!["ZRANGE", keys::DUE, 0, 0, "WITHSCORES"]).await?.into_bytes_list()?;
         let next_due = first.get(1).and_then(|s| std::str::from_utf8(s).ok()?.parse::<f64>().ok()).map(|s| s as u64);
+        // When the global limit is reached, finishing attempts wake the loop: the due index
+        // (whose head is then in the past) must not set the next pass, or the loop polled
+        // the store every millisecond for as long as the limit held.
+        let saturated = self.inflight() >= self.config().global_parallelism;
+        let next_due = next_due.filter(|_| !saturated);
         let next = [next_due, next_schedule, next_flow].into_iter().flatten().min().unwrap_or(now + IDLE_MS);
-        // When the global limit is reached, finishing attempts wake the loop.
         Ok(next.max(now + 1).min(now + IDLE_MS))
     }
 
