@@ -4,7 +4,7 @@
 //! interleave; the API answers 2xx only after its batch is durable.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -82,9 +82,32 @@ pub(crate) struct Inner {
     pub transport: Arc<dyn Transport>,
 }
 
-/// A new id: `prefix` + 22 random alphanumerics.
+/// Base62 digits in ASCII order, so that fixed-width encodings sort like the numbers.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The last sequence [`new_id`] handed out.
+static LAST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A new id: `prefix` + 11 characters that grow with every id (wall-clock milliseconds and a
+/// counter) + 11 random alphanumerics.
+///
+/// Ids sort in creation order. That matters: messages due at the same millisecond (a batch, a
+/// fan-out, a burst of publishes) sit in the due index with equal scores, which the store
+/// orders by member, i.e. by id; with random ids they started in random order, so flow-control
+/// waiters and the heads of a queue with parallelism > 1 did not start first-in first-out.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 22))
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    // 12 bits of counter below the milliseconds: unique and increasing within the process, and
+    // roughly time-ordered across restarts.
+    let floor = wall << 12;
+    let prev = LAST_SEQ.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| Some(p.saturating_add(1).max(floor))).unwrap_or(0);
+    let mut seq = prev.saturating_add(1).max(floor);
+    let mut ordered = [b'0'; 11];
+    for c in ordered.iter_mut().rev() {
+        *c = BASE62[(seq % 62) as usize];
+        seq /= 62;
+    }
+    format!("{prefix}{}{}", String::from_utf8_lossy(&ordered), Alphanumeric.sample_string(&mut rand::thread_rng(), 11))
 }
 
 /// Queue names and schedule ids: `[A-Za-z0-9._-]`, 1 to 100 characters.
@@ -123,6 +146,7 @@ impl Qstash {
             }),
         };
         q.requeue_in_flight().await?;
+        q.restore_flow_waiters().await?;
         Ok(q)
     }
 
@@ -180,6 +204,21 @@ impl Qstash {
         Ok(())
     }
 
+    /// Marks the flow-control keys whose wait lists hold messages as waiting. The mark lives
+    /// in memory only (the worker's `release_waiters` looks at marked keys alone), so without
+    /// this a message waiting for a rate period at the last stop stayed in its wait list for
+    /// good, unless another message of the same key came along.
+    async fn restore_flow_waiters(&self) -> ApiResult<()> {
+        let flow_keys = self.store().one(cmd!["ZRANGE", keys::FLOW_KEYS, 0, -1]).await?.into_bytes_list()?;
+        for k in flow_keys {
+            let k = String::from_utf8_lossy(&k).into_owned();
+            if self.store().one(cmd!["LLEN", keys::flow_wait(&k)]).await?.into_int()? > 0 {
+                self.inner.flows.lock().entry(k).or_default().waiting = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a message and its body.
     pub(crate) async fn load_message(&self, id: &str) -> ApiResult<Option<(Message, Bytes)>> {
         let v = self.store().one(cmd!["HMGET", keys::message(id), "meta", "body"]).await?.into_array()?;
@@ -200,10 +239,8 @@ impl Qstash {
     /// Commands that create `m` with `body`: the record, the pending index, and either the due
     /// index or (queued behind others) nothing more.
     pub(crate) fn create_cmds(m: &Message, body: &Bytes) -> Vec<Cmd> {
-        let mut c = vec![
-            cmd!["HSET", keys::message(&m.id), "meta", to_json(m), "body", body],
-            cmd!["ZADD", keys::PENDING, m.created_at, &m.id],
-        ];
+        let mut c =
+            vec![cmd!["HSET", keys::message(&m.id), "meta", to_json(m), "body", body], cmd!["ZADD", keys::PENDING, m.created_at, &m.id]];
         if !m.parked {
             c.push(cmd!["ZADD", keys::DUE, m.not_before, &m.id]);
         }
@@ -212,12 +249,7 @@ impl Qstash {
 
     /// Commands that remove message `id` from every index (not from its queue list).
     pub(crate) fn delete_cmds(id: &str) -> Vec<Cmd> {
-        vec![
-            cmd!["DEL", keys::message(id)],
-            cmd!["ZREM", keys::DUE, id],
-            cmd!["ZREM", keys::ACTIVE, id],
-            cmd!["ZREM", keys::PENDING, id],
-        ]
+        vec![cmd!["DEL", keys::message(id)], cmd!["ZREM", keys::DUE, id], cmd!["ZREM", keys::ACTIVE, id], cmd!["ZREM", keys::PENDING, id]]
     }
 
     /// An event for the log.

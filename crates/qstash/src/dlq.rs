@@ -93,7 +93,9 @@ impl Qstash {
             for (id, mut e, b) in chunk {
                 from = format!("({id}");
                 e.dlq_id = id.clone();
-                if filter.matches(&e.message, None, e.failed_at) && (filter.statuses.is_empty() || filter.statuses.contains(&e.response_status)) {
+                if filter.matches(&e.message, None, e.failed_at)
+                    && (filter.statuses.is_empty() || filter.statuses.contains(&e.response_status))
+                {
                     out.push((e, b));
                     if out.len() == count {
                         let more = self.store().one(cmd!["XREVRANGE", keys::DLQ, &from, "-", "COUNT", 1]).await?.into_array()?;

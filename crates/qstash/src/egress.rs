@@ -53,7 +53,9 @@ impl Rule {
     fn host_matches(&self, host: &str) -> bool {
         match self {
             Rule::Host(h) => match h.strip_prefix("*.") {
-                Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(suffix) && host.as_bytes()[host.len() - suffix.len() - 1] == b'.',
+                Some(suffix) => {
+                    host.len() > suffix.len() + 1 && host.ends_with(suffix) && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                }
                 None => h == host,
             },
             Rule::Net(_) => false,
@@ -86,7 +88,11 @@ fn default_denied(ip: IpAddr, allow_loopback: bool) -> bool {
     };
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.octets() == [100, 100, 100, 200] || (v4.is_loopback() && !allow_loopback)
+            v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets() == [100, 100, 100, 200]
+                || (v4.is_loopback() && !allow_loopback)
         }
         IpAddr::V6(v6) => {
             let seg = v6.segments();

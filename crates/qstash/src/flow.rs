@@ -33,7 +33,9 @@ impl FlowRuntime {
     /// Rolls the rate period forward when it has ended.
     pub fn roll(&mut self, st: &FlowState, now: u64) {
         let period_ms = st.period.max(1).saturating_mul(1000);
-        if now >= self.window_start.saturating_add(period_ms) {
+        // `window_start == 0` is a fresh key: its first period starts now (at its first start),
+        // not at the epoch.
+        if self.window_start == 0 || now >= self.window_start.saturating_add(period_ms) {
             self.window_start = now;
             self.count = 0;
         }

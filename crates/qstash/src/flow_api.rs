@@ -14,9 +14,10 @@ impl Qstash {
         let st = self.load_flow(key).await?;
         let wait = self.store().one(cmd!["LLEN", keys::flow_wait(key)]).await?.into_int()?;
         let now = self.now();
+        // Rolled on a copy: reading a key must not start its first rate period (which then
+        // counted from the read rather than from the first start).
         let (active, count, start) = {
-            let mut flows = self.inner.flows.lock();
-            let rt = flows.entry(key.to_string()).or_default();
+            let mut rt = self.inner.flows.lock().get(key).cloned().unwrap_or_default();
             rt.roll(&st, now);
             (rt.active, rt.count, rt.window_start)
         };

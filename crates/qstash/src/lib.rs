@@ -31,3 +31,6 @@ pub mod worker;
 
 pub use crate::core::{Config, Qstash};
 pub use crate::error::{ApiError, ApiResult};
+
+#[cfg(test)]
+mod tests;

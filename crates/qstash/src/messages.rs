@@ -33,7 +33,15 @@ impl Qstash {
             self.store().apply_durable(cmds).await?;
             return Ok(true);
         }
-        if m.state != MsgState::CancelRequested {
+        if m.state == MsgState::CancelRequested {
+            // Asked before, while an attempt was in flight. If that attempt is still open, its
+            // end cancels the message; deleting it now made that end find nothing, so the
+            // flow-control slot was never given back and the queue moved on under the open
+            // attempt. (Not in flight: it was put back in line by a restart, and goes now.)
+            if self.store().one(cmd!["ZSCORE", keys::ACTIVE, id]).await? != stashd_store::Value::Nil {
+                return Ok(true);
+            }
+        } else {
             cmds.push(self.event_cmd(&Event::new("CANCEL_REQUESTED", &m, &body, now)));
         }
         cmds.push(self.event_cmd(&Event::new("CANCELED", &m, &body, now)));

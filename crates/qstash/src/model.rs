@@ -202,9 +202,9 @@ pub fn shown_headers(headers: &HeaderList, redact: &[String]) -> HeaderList {
     headers
         .iter()
         .map(|(k, v)| {
-            let named = redact.iter().any(|r| {
-                r.strip_prefix("header[").and_then(|x| x.strip_suffix(']')).is_some_and(|n| n.eq_ignore_ascii_case(k))
-            });
+            let named = redact
+                .iter()
+                .any(|r| r.strip_prefix("header[").and_then(|x| x.strip_suffix(']')).is_some_and(|n| n.eq_ignore_ascii_case(k)));
             if all || named {
                 (k.clone(), redacted(v.as_bytes()))
             } else {

@@ -133,10 +133,7 @@ impl Options {
     /// `Upstash-Header-Forward: true` forwards every non-`Upstash-*` header as it came.
     pub fn parse(headers: &[(String, String)], query: &[(String, String)]) -> ApiResult<Options> {
         let mut o = Options::default();
-        let header_forward = headers
-            .iter()
-            .chain(query.iter())
-            .any(|(k, v)| k.eq_ignore_ascii_case("upstash-header-forward") && truthy(v));
+        let header_forward = headers.iter().chain(query.iter()).any(|(k, v)| k.eq_ignore_ascii_case("upstash-header-forward") && truthy(v));
         let mut fc_key = None;
         let mut fc_value = None;
         for (name, value) in headers.iter().chain(query.iter().filter(|(k, _)| k.to_ascii_lowercase().starts_with("upstash-"))) {
@@ -195,7 +192,8 @@ impl Options {
             "label" => self.labels.extend(list(v)),
             "redact-fields" => {
                 for f in list(v) {
-                    let ok = f == "body" || f == "header" || f == "headers" || (f.starts_with("header[") && f.ends_with(']') && f.len() > 8);
+                    let ok =
+                        f == "body" || f == "header" || f == "headers" || (f.starts_with("header[") && f.ends_with(']') && f.len() > 8);
                     if !ok {
                         return Err(ApiError::bad(format!("invalid redact field {f:?}: use body, header or header[Name]")));
                     }
@@ -256,8 +254,16 @@ fn apply_callback(s: &mut CallbackSettings, sub: &str, orig: &str, value: &str, 
             }
         }
         // Workflow headers meant for the callback's own delivery.
-        r if r.starts_with("workflow-") || r == "feature-set" => s.headers.push((canonical_header(&format!("upstash-{orig}")), value.to_string())),
-        _ => return Err(ApiError::bad(format!("unknown header Upstash-{}-{}: not a QStash setting", canonical_header(what).replace(' ', "-"), canonical_header(orig)))),
+        r if r.starts_with("workflow-") || r == "feature-set" => {
+            s.headers.push((canonical_header(&format!("upstash-{orig}")), value.to_string()))
+        }
+        _ => {
+            return Err(ApiError::bad(format!(
+                "unknown header Upstash-{}-{}: not a QStash setting",
+                canonical_header(what).replace(' ', "-"),
+                canonical_header(orig)
+            )))
+        }
     }
     Ok(())
 }

@@ -97,7 +97,11 @@ impl Qstash {
     /// Accepts one publish: durable when it returns.
     pub async fn accept(&self, input: PublishInput) -> ApiResult<Accepted> {
         if input.body.len() > self.config().max_body {
-            return Err(ApiError::too_large(format!("message body too large: {} bytes, the limit is {}", input.body.len(), self.config().max_body)));
+            return Err(ApiError::too_large(format!(
+                "message body too large: {} bytes, the limit is {}",
+                input.body.len(),
+                self.config().max_body
+            )));
         }
         if let Some(q) = &input.queue {
             check_name("queue name", q)?;

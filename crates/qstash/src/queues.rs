@@ -32,7 +32,9 @@ impl Qstash {
                 }
                 None => Queue { name: name.into(), created_at: now, updated_at: now, parallelism: par, paused: paused.unwrap_or(false) },
             };
-            self.store().apply_durable(vec![cmd!["SET", keys::queue(name), to_json(&q)], cmd!["ZADD", keys::QUEUES, "NX", q.created_at, name]]).await?;
+            self.store()
+                .apply_durable(vec![cmd!["SET", keys::queue(name), to_json(&q)], cmd!["ZADD", keys::QUEUES, "NX", q.created_at, name]])
+                .await?;
         }
         self.promote_queue(name).await
     }
@@ -48,7 +50,9 @@ impl Qstash {
                 }
             }
         }
-        Ok(json!({"name": q.name, "createdAt": q.created_at, "updatedAt": q.updated_at, "parallelism": q.parallelism, "lag": lag, "paused": q.paused}))
+        Ok(
+            json!({"name": q.name, "createdAt": q.created_at, "updatedAt": q.updated_at, "parallelism": q.parallelism, "lag": lag, "paused": q.paused}),
+        )
     }
 
     /// `GET /v2/queues`.

@@ -22,7 +22,11 @@ impl Qstash {
         let cron_text = opts.cron.clone().ok_or_else(|| ApiError::bad("Upstash-Cron header is required for schedules"))?;
         let cron = CronSchedule::parse(cron_text.trim()).map_err(|e| ApiError::bad(format!("invalid cron {:?}: {e}", cron_text.trim())))?;
         if body.len() > self.config().max_body {
-            return Err(ApiError::too_large(format!("message body too large: {} bytes, the limit is {}", body.len(), self.config().max_body)));
+            return Err(ApiError::too_large(format!(
+                "message body too large: {} bytes, the limit is {}",
+                body.len(),
+                self.config().max_body
+            )));
         }
         if let Some(q) = &opts.queue_name {
             check_name("queue name", q)?;
@@ -195,7 +199,15 @@ impl Qstash {
         let due = self.store().one(cmd!["ZRANGEBYSCORE", keys::SCHEDULES_DUE, "-inf", now, "LIMIT", 0, 100]).await?.into_bytes_list()?;
         for id in due {
             let id = String::from_utf8_lossy(&id).into_owned();
-            self.fire_schedule(&id, now).await?;
+            if let Err(e) = self.fire_schedule(&id, now).await {
+                // As for messages (worker::tick): one unreadable schedule must not stop every
+                // other schedule; it leaves the due index, a store that is down stops the pass.
+                if e.status == http::StatusCode::SERVICE_UNAVAILABLE {
+                    return Err(e);
+                }
+                tracing::error!(error = %e, id = %id, "cannot run this schedule; it is taken out of the schedule index");
+                self.store().one(cmd!["ZREM", keys::SCHEDULES_DUE, &id]).await?;
+            }
         }
         let first = self.store().one(cmd!["ZRANGE", keys::SCHEDULES_DUE, 0, 0, "WITHSCORES"]).await?.into_bytes_list()?;
         Ok(first.get(1).and_then(|s| std::str::from_utf8(s).ok()?.parse::<f64>().ok()).map(|s| s as u64))
@@ -227,16 +239,24 @@ impl Qstash {
             }
             s.last_schedule_time = Some(now);
         }
-        s.next_schedule_time = next;
         let _g = self.inner.lock.lock().await;
         // Deleted meanwhile: leave it deleted.
-        if self.load_schedule(id).await?.is_none() {
-            return Ok(());
+        let Some((mut cur, _)) = self.load_schedule(id).await? else { return Ok(()) };
+        // Record the run on the schedule as it is now, not on the copy read before publishing
+        // (outside the lock): a pause or an update (upsert) made meanwhile must stay. An
+        // update that changed the cron has already set the next run from the new cron.
+        cur.last_schedule_time = s.last_schedule_time;
+        cur.last_states = s.last_states;
+        cur.error = s.error;
+        let mut cmds = Vec::new();
+        if cur.cron == s.cron {
+            cur.next_schedule_time = next;
+            cmds.push(cmd!["ZREM", keys::SCHEDULES_DUE, id]);
+            if let Some(n) = next {
+                cmds.push(cmd!["ZADD", keys::SCHEDULES_DUE, n, id]);
+            }
         }
-        let mut cmds = vec![cmd!["HSET", keys::schedule(id), "meta", to_json(&s)], cmd!["ZREM", keys::SCHEDULES_DUE, id]];
-        if let Some(n) = next {
-            cmds.push(cmd!["ZADD", keys::SCHEDULES_DUE, n, id]);
-        }
+        cmds.push(cmd!["HSET", keys::schedule(id), "meta", to_json(&cur)]);
         self.store().apply_durable(cmds).await?;
         Ok(())
     }

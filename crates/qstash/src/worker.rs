@@ -60,7 +60,18 @@ impl Qstash {
             let limit = room.min(DUE_BATCH);
             let ids = self.store().one(cmd!["ZRANGEBYSCORE", keys::DUE, "-inf", now, "LIMIT", 0, limit]).await?.into_bytes_list()?;
             for id in &ids {
-                self.start(&String::from_utf8_lossy(id)).await?;
+                let id = String::from_utf8_lossy(id);
+                if let Err(e) = self.start(&id).await {
+                    // A record that cannot be read (corrupt, or written by an incompatible
+                    // version) stayed first in the due index and failed every pass, so nothing
+                    // behind it was ever delivered. Take it out of the index (the record stays
+                    // for inspection) and go on; a store that is down stops the pass.
+                    if e.status == http::StatusCode::SERVICE_UNAVAILABLE {
+                        return Err(e);
+                    }
+                    tracing::error!(error = %e, id = %id, "cannot start this message; it is taken out of the delivery index");
+                    self.store().one(cmd!["ZREM", keys::DUE, &*id]).await?;
+                }
             }
             if (ids.len() as u32) < limit {
                 break;
@@ -68,8 +79,12 @@ impl Qstash {
         }
         let first = self.store().one(cmd!["ZRANGE", keys::DUE, 0, 0, "WITHSCORES"]).await?.into_bytes_list()?;
         let next_due = first.get(1).and_then(|s| std::str::from_utf8(s).ok()?.parse::<f64>().ok()).map(|s| s as u64);
+        // When the global limit is reached, finishing attempts wake the loop: the due index
+        // (whose head is then in the past) must not set the next pass, or the loop polled
+        // the store every millisecond for as long as the limit held.
+        let saturated = self.inflight() >= self.config().global_parallelism;
+        let next_due = next_due.filter(|_| !saturated);
         let next = [next_due, next_schedule, next_flow].into_iter().flatten().min().unwrap_or(now + IDLE_MS);
-        // When the global limit is reached, finishing attempts wake the loop.
         Ok(next.max(now + 1).min(now + IDLE_MS))
     }
 
@@ -165,7 +180,8 @@ impl Qstash {
             headers.push(("Upstash-Schedule-Id".into(), s.clone()));
         }
         let timeout = m.timeout_ms.unwrap_or(self.config().max_timeout_ms).max(1);
-        let req = OutRequest { method: m.method.clone(), url: self.rewrite(&m.url), headers, body, timeout: Duration::from_millis(timeout) };
+        let req =
+            OutRequest { method: m.method.clone(), url: self.rewrite(&m.url), headers, body, timeout: Duration::from_millis(timeout) };
         self.inner.transport.send(req).await
     }
 
@@ -269,19 +285,41 @@ impl Qstash {
     }
 
     /// Writes the DLQ entry of `m` (its own batch, so the id is known) and returns its id.
-    async fn dead_letter(&self, m: &Message, body: &Bytes, outcome: &Outcome, error: Option<String>, now: u64, _cmds: &mut [Cmd]) -> ApiResult<String> {
+    async fn dead_letter(
+        &self,
+        m: &Message,
+        body: &Bytes,
+        outcome: &Outcome,
+        error: Option<String>,
+        now: u64,
+        _cmds: &mut [Cmd],
+    ) -> ApiResult<String> {
         let mut e = DlqEntry { message: m.clone(), error, failed_at: now, ..DlqEntry::default() };
         if let Outcome::Response { status, headers, body } = outcome {
             e.response_status = *status;
             e.response_headers = headers.clone();
             e.response_body = body.to_vec();
         }
-        let id = self.store().one(cmd!["XADD", keys::DLQ, "*", "meta", to_json(&e), "body", body]).await?.check()?.into_bytes()?.unwrap_or_default();
+        let id = self
+            .store()
+            .one(cmd!["XADD", keys::DLQ, "*", "meta", to_json(&e), "body", body])
+            .await?
+            .check()?
+            .into_bytes()?
+            .unwrap_or_default();
         Ok(String::from_utf8_lossy(&id).into_owned())
     }
 
     /// A callback (or failure-callback) message about an attempt of `src`.
-    fn callback_message(&self, src: &Message, src_body: &[u8], cb: &CallbackConfig, outcome: &Outcome, kind: MsgKind, dlq_id: Option<&str>) -> (Message, Bytes) {
+    fn callback_message(
+        &self,
+        src: &Message,
+        src_body: &[u8],
+        cb: &CallbackConfig,
+        outcome: &Outcome,
+        kind: MsgKind,
+        dlq_id: Option<&str>,
+    ) -> (Message, Bytes) {
         let now = self.now();
         let (status, headers, rbody) = match outcome {
             Outcome::Response { status, headers, body } => (*status, headers.clone(), body.clone()),
@@ -305,7 +343,12 @@ impl Qstash {
         if let Outcome::Failed(e) = outcome {
             o["error"] = json!(e);
         }
-        for (k, v) in [("topicName", &src.topic_name), ("endpointName", &src.endpoint_name), ("scheduleId", &src.schedule_id), ("queueName", &src.queue_name)] {
+        for (k, v) in [
+            ("topicName", &src.topic_name),
+            ("endpointName", &src.endpoint_name),
+            ("scheduleId", &src.schedule_id),
+            ("queueName", &src.queue_name),
+        ] {
             if let Some(v) = v {
                 o[k] = json!(v);
             }
@@ -356,7 +399,8 @@ impl Qstash {
         if q.paused {
             return Ok(());
         }
-        let head = self.store().one(cmd!["LRANGE", keys::queue_list(name), 0, i64::from(q.parallelism.max(1)) - 1]).await?.into_bytes_list()?;
+        let head =
+            self.store().one(cmd!["LRANGE", keys::queue_list(name), 0, i64::from(q.parallelism.max(1)) - 1]).await?.into_bytes_list()?;
         let mut cmds = Vec::new();
         for id in head {
             let id = String::from_utf8_lossy(&id).into_owned();
@@ -367,7 +411,10 @@ impl Qstash {
                     cmds.push(cmd!["ZADD", keys::DUE, m.not_before, &id]);
                 } else if m.parked {
                     // Parked by its queue only when not in the flow-control wait list.
-                    let waiting = self.store().one(cmd!["LPOS", keys::flow_wait(&m.flow_control.as_ref().map(|f| f.key.clone()).unwrap_or_default()), &id]).await?;
+                    let waiting = self
+                        .store()
+                        .one(cmd!["LPOS", keys::flow_wait(&m.flow_control.as_ref().map(|f| f.key.clone()).unwrap_or_default()), &id])
+                        .await?;
                     if waiting == Value::Nil {
                         m.parked = false;
                         cmds.push(Qstash::save_meta(&m));
