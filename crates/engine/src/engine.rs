@@ -191,7 +191,14 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over an existing keyspace (as recovered from disk).
-    pub fn new(ks: Keyspace, clock: impl Into<Arc<Clock>>, config: RuntimeConfig, aof: Option<Aof>, tokens: Tokens, facts: ServerFacts) -> Self {
+    pub fn new(
+        ks: Keyspace,
+        clock: impl Into<Arc<Clock>>,
+        config: RuntimeConfig,
+        aof: Option<Aof>,
+        tokens: Tokens,
+        facts: ServerFacts,
+    ) -> Self {
         let clock: Arc<Clock> = clock.into();
         let started_ms = clock.now_ms();
         let script_run = ks.scripting.as_ref().map(|s| s.run_state()).unwrap_or_default();

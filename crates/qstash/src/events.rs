@@ -45,13 +45,7 @@ pub struct Event {
 impl Event {
     /// An event for `m` entering `state` at `time`.
     pub fn new(state: &str, m: &Message, body: &[u8], time: u64) -> Event {
-        Event {
-            time,
-            state: state.into(),
-            message: m.clone(),
-            body: (body.len() <= EVENT_BODY_MAX).then(|| b64(body)),
-            ..Event::default()
-        }
+        Event { time, state: state.into(), message: m.clone(), body: (body.len() <= EVENT_BODY_MAX).then(|| b64(body)), ..Event::default() }
     }
 
     /// The API shape (§6.3 of the reference).

@@ -424,13 +424,19 @@ fn qstash_settings(cli: &Cli, file: &FileConfig, dev: bool) -> Result<QstashSett
         token = token.or(Some(DEV_QSTASH_TOKEN.into()));
         signing_keys = signing_keys.or(Some((DEV_QSTASH_SIGNING_KEYS.0.into(), DEV_QSTASH_SIGNING_KEYS.1.into())));
     }
-    let rewrite_list = if cli.qstash_rewrite.is_empty() { file.qstash_rewrite.clone().unwrap_or_default() } else { cli.qstash_rewrite.clone() };
+    let rewrite_list =
+        if cli.qstash_rewrite.is_empty() { file.qstash_rewrite.clone().unwrap_or_default() } else { cli.qstash_rewrite.clone() };
     let mut rewrites = Vec::new();
     for r in rewrite_list.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
-        let (from, to) = r.split_once('=').ok_or(ConfigError::Invalid { name: "qstash_rewrite", value: r.into(), hint: "FROM=TO, two URL prefixes" })?;
+        let (from, to) =
+            r.split_once('=').ok_or(ConfigError::Invalid { name: "qstash_rewrite", value: r.into(), hint: "FROM=TO, two URL prefixes" })?;
         let ok = |u: &str| u.starts_with("http://") || u.starts_with("https://");
         if !ok(from.trim()) || !ok(to.trim()) {
-            return Err(ConfigError::Invalid { name: "qstash_rewrite", value: r.into(), hint: "both sides must start with http:// or https://" });
+            return Err(ConfigError::Invalid {
+                name: "qstash_rewrite",
+                value: r.into(),
+                hint: "both sides must start with http:// or https://",
+            });
         }
         rewrites.push((from.trim().to_string(), to.trim().to_string()));
     }
@@ -438,7 +444,11 @@ fn qstash_settings(cli: &Cli, file: &FileConfig, dev: bool) -> Result<QstashSett
     let deny = cli.qstash_deny.clone().or(file.qstash_deny.clone()).unwrap_or_default();
     for (name, list) in [("qstash_allow", &allow), ("qstash_deny", &deny)] {
         if let Err(_e) = stashd_qstash::egress::Rule::parse_list(list) {
-            return Err(ConfigError::Invalid { name, value: list.clone(), hint: "hosts, *.suffix, addresses, CIDRs, loopback or private, comma-separated" });
+            return Err(ConfigError::Invalid {
+                name,
+                value: list.clone(),
+                hint: "hosts, *.suffix, addresses, CIDRs, loopback or private, comma-separated",
+            });
         }
     }
     let max_body = cli.qstash_max_body.or(file.qstash_max_body).unwrap_or(1024 * 1024);

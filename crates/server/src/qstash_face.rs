@@ -29,7 +29,8 @@ pub async fn handle(slot: &QstashSlot, req: Request<Incoming>, peer: SocketAddr)
     // bounded by a few times the message limit.
     let limit = q.config().max_body.saturating_mul(4).saturating_add(64 * 1024);
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let too_large = || error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large: the limit is {} bytes per message", q.config().max_body));
+    let too_large =
+        || error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large: the limit is {} bytes per message", q.config().max_body));
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large();
     }

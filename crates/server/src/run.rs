@@ -252,7 +252,11 @@ fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Q
     }
     if let Some(dir) = &s.data_dir {
         if s.tokens_generated {
-            println!("# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)", dir.display(), s.port);
+            println!(
+                "# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)",
+                dir.display(),
+                s.port
+            );
         }
     }
 }

@@ -38,10 +38,9 @@ impl Value {
         match self {
             Value::Int(n) => Ok(n),
             Value::Nil => Ok(0),
-            Value::Bytes(b) => std::str::from_utf8(&b)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| StoreError::Shape("expected an integer".into())),
+            Value::Bytes(b) => {
+                std::str::from_utf8(&b).ok().and_then(|s| s.parse().ok()).ok_or_else(|| StoreError::Shape("expected an integer".into()))
+            }
             other => Err(StoreError::Shape(format!("expected an integer, got {other:?}"))),
         }
     }
