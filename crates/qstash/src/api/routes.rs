@@ -35,6 +35,17 @@ fn destination(tail: &str, query: &Query) -> String {
     d
 }
 
+/// Refuses the deprecated Upstash LLM destination (`api/llm`, `api/...`) with a clear message
+/// instead of a URL-scheme complaint about a destination the SDK built itself.
+fn refuse_api_destination(dest: &str) -> ApiResult<()> {
+    if dest == "api" || dest.starts_with("api/") {
+        return Err(ApiError::bad(format!(
+            "unsupported destination {dest:?}: the deprecated Upstash LLM API (api/llm) is not served here; publish to a URL or a URL group"
+        )));
+    }
+    Ok(())
+}
+
 fn options(req: &ApiRequest, query: &Query) -> ApiResult<Options> {
     Ok(Options::parse(&header_pairs(req), &query.settings())?.finish())
 }
@@ -95,6 +106,7 @@ pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<Api
 }
 
 async fn publish(q: &Qstash, req: &ApiRequest, query: &Query, queue: Option<String>, tail: &str) -> ApiResult<ApiResponse> {
+    refuse_api_destination(tail)?;
     let opts = options(req, query)?;
     let target = Target::parse(&destination(tail, query))?;
     let input = PublishInput { target, queue, opts, body: req.body.clone(), caller_ip: req.caller_ip.clone(), schedule_id: None };
@@ -125,6 +137,7 @@ async fn batch(q: &Qstash, req: &ApiRequest) -> ApiResult<ApiResponse> {
         if let Some(m) = item.method {
             opts.method = Some(m.to_ascii_uppercase());
         }
+        refuse_api_destination(&item.destination).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
         let target = Target::parse(&item.destination).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
         let queue = item.queue.filter(|s| !s.is_empty());
         if let Some(qn) = &queue {
