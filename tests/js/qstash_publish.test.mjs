@@ -432,7 +432,6 @@ describe("deprecated LLM entry points", () => {
 
   test(
     "chat().create and chat().prompt are refused with an error that names the LLM API",
-    { todo: "server bug: http.rs routes /llm/v1/chat/completions to the Redis REST face, which answers 401 WRONGPASS to a valid QStash token" },
     async () => {
       const chat = ctx.client.chat();
       for (const call of [

@@ -213,12 +213,12 @@ impl Qstash {
         }
         if let Some(cb) = &m.callback {
             let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::Callback, None);
-            cmds.extend(Qstash::create_cmds(&cbm, &cbb));
-            cmds.push(self.event_cmd(&Event::new("CREATED", &cbm, &cbb, now)));
+            cmds.extend(self.callback_cmds(&m, cbm, &cbb, now));
         }
         if outcome.is_success() {
             ev.state = "DELIVERED".into();
             cmds.push(self.event_cmd(&ev));
+            cmds.extend(self.schedule_state_cmd(&m, "SUCCESS").await?);
             cmds.extend(Qstash::delete_cmds(id));
             self.store().apply(cmds).await?;
             drop(guard);
@@ -241,9 +241,9 @@ impl Qstash {
             cmds.push(self.event_cmd(&failed));
             if let Some(cb) = &m.failure_callback {
                 let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::FailureCallback, Some(&dlq_id));
-                cmds.extend(Qstash::create_cmds(&cbm, &cbb));
-                cmds.push(self.event_cmd(&Event::new("CREATED", &cbm, &cbb, now)));
+                cmds.extend(self.callback_cmds(&m, cbm, &cbb, now));
             }
+            cmds.extend(self.schedule_state_cmd(&m, "FAIL").await?);
             cmds.extend(Qstash::delete_cmds(id));
             self.store().apply(cmds).await?;
             drop(guard);
@@ -373,6 +373,31 @@ impl Qstash {
             ..Message::default()
         };
         (m, body)
+    }
+
+    /// Commands that create callback message `cbm` about `src`. A callback of a queued message
+    /// joins the queue just ahead of it, so the queue's next message also waits for the callback
+    /// (the hosted service's rule: "the next message waits for the current one's retries and its
+    /// callbacks").
+    fn callback_cmds(&self, src: &Message, mut cbm: Message, body: &Bytes, now: u64) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        if let Some(q) = &src.queue_name {
+            cbm.queue_name = Some(q.clone());
+            cmds.push(cmd!["LINSERT", keys::queue_list(q), "BEFORE", &src.id, &cbm.id]);
+        }
+        cmds.extend(Qstash::create_cmds(&cbm, body));
+        cmds.push(self.event_cmd(&Event::new("CREATED", &cbm, body, now)));
+        cmds
+    }
+
+    /// The command recording the end of a schedule run's message in its schedule's
+    /// `lastScheduleStates` (`SUCCESS` or `FAIL`), when that run is still the last one.
+    async fn schedule_state_cmd(&self, m: &Message, state: &str) -> ApiResult<Option<Cmd>> {
+        let Some(sid) = m.schedule_id.as_deref().filter(|_| m.kind == MsgKind::Publish) else { return Ok(None) };
+        let Ok(Some((mut s, _))) = self.load_schedule(sid).await else { return Ok(None) };
+        let Some(entry) = s.last_states.iter_mut().find(|(id, _)| *id == m.id) else { return Ok(None) };
+        entry.1 = state.to_string();
+        Ok(Some(cmd!["HSET", keys::schedule(sid), "meta", to_json(&s)]))
     }
 
     /// After a message is done (delivered, failed, canceled): its queue and flow-control key

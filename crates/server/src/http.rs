@@ -88,7 +88,9 @@ async fn connection(stream: tokio::net::TcpStream, peer: std::net::SocketAddr, s
 /// browser needs to read the reply (the read-only token is meant for browsers).
 async fn handle(state: &HttpState, req: Request<Incoming>, peer: std::net::SocketAddr) -> HttpResponse {
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let qstash = req.uri().path().starts_with("/v2/");
+    // `/llm/...` is the deprecated Upstash LLM API of the QStash SDK: the QStash face refuses it
+    // in its own terms instead of the REST face reading it as a Redis command.
+    let qstash = req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/llm/");
     if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         let methods = if qstash { "GET,POST,PUT,PATCH,DELETE,HEAD" } else { "GET,POST,PUT,HEAD" };
         return preflight(req.headers(), origin, methods);

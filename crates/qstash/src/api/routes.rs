@@ -72,6 +72,11 @@ fn ids_from(req: &ApiRequest, query: &Query, key: &str) -> ApiResult<Vec<String>
 
 /// Routes one authenticated request.
 pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<ApiResponse> {
+    if req.path.starts_with("/llm/") {
+        return Err(ApiError::bad(
+            "the deprecated Upstash LLM API (/llm/v1/chat/completions) is not served by stashd; call the model provider directly",
+        ));
+    }
     let Some(rest) = req.path.strip_prefix("/v2/") else { return Err(not_found(req)) };
     let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let m = &req.method;
