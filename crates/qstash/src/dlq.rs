@@ -164,7 +164,10 @@ impl Qstash {
             opts.failure_callback = o.failure_callback.clone();
         }
         let input = PublishInput {
-            target: Target::Url(m.url.clone()),
+            target: match &m.topic_name {
+                Some(topic) => Target::GroupEndpoint { url: m.url.clone(), topic: topic.clone(), name: m.endpoint_name.clone() },
+                None => Target::Url(m.url.clone()),
+            },
             queue: m.queue_name.clone(),
             opts,
             body,

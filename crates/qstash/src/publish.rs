@@ -25,6 +25,16 @@ pub enum Target {
     Url(String),
     /// A URL group.
     Topic(String),
+    /// One endpoint of a URL group (a DLQ retry of a message that came from a group: it goes
+    /// to that endpoint only and keeps its group and endpoint names).
+    GroupEndpoint {
+        /// The endpoint's URL.
+        url: String,
+        /// The group.
+        topic: String,
+        /// The endpoint's name.
+        name: Option<String>,
+    },
 }
 
 impl Target {
@@ -45,7 +55,7 @@ impl Target {
     /// The text form.
     pub fn as_str(&self) -> &str {
         match self {
-            Target::Url(u) | Target::Topic(u) => u,
+            Target::Url(u) | Target::Topic(u) | Target::GroupEndpoint { url: u, .. } => u,
         }
     }
 }
@@ -145,6 +155,7 @@ impl Qstash {
         let timeout_ms = o.timeout_ms.map(|t| t.min(self.config().max_timeout_ms));
         let targets: Vec<(String, Option<String>, Option<String>)> = match &input.target {
             Target::Url(u) => vec![(u.clone(), None, None)],
+            Target::GroupEndpoint { url, topic, name } => vec![(url.clone(), Some(topic.clone()), name.clone())],
             Target::Topic(name) => {
                 let topic = self.load_topic(name).await?.ok_or_else(|| ApiError::not_found(format!("url group {name} not found")))?;
                 if topic.endpoints.is_empty() {
@@ -214,7 +225,7 @@ impl Qstash {
             ids.push(id);
         }
         let json = match input.target {
-            Target::Url(_) => items.into_iter().next().unwrap_or(Json::Null),
+            Target::Url(_) | Target::GroupEndpoint { .. } => items.into_iter().next().unwrap_or(Json::Null),
             Target::Topic(_) => Json::Array(items),
         };
         Ok((ids, cmds, json))

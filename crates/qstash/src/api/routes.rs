@@ -265,9 +265,10 @@ async fn topics(q: &Qstash, req: &ApiRequest, tail: &str) -> ApiResult<ApiRespon
 
 async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
     let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
-    let count = query.number::<usize>("count")?.unwrap_or(100);
+    let count = || -> ApiResult<usize> { Ok(query.number::<usize>("count")?.unwrap_or(100)) };
     match (&req.method, parts.as_slice()) {
         (&Method::GET, []) => {
+            let count = count()?;
             let ids = query.all("dlqIds");
             let page = q.list_dlq(&ids, &query.filter()?, query.first("cursor").filter(|c| !c.is_empty()), count).await?;
             let mut o = json!({"messages": page.entries.iter().map(|(e, b)| crate::dlq::dlq_json(e, b)).collect::<Vec<_>>()});
@@ -285,7 +286,7 @@ async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResu
         }
         (&Method::DELETE, []) => {
             let ids = ids_from(req, query, "dlqIds")?;
-            let (targets, cursor) = bulk_targets(q, &ids, query, count).await?;
+            let (targets, cursor) = bulk_targets(q, &ids, query, count()?).await?;
             let mut n = 0u64;
             for id in targets {
                 if q.delete_dlq(&id).await? {
@@ -306,7 +307,7 @@ async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResu
         (&Method::POST, ["retry"]) => {
             let ids = ids_from(req, query, "dlqIds")?;
             let opts = options(req, query)?;
-            let (targets, cursor) = bulk_targets(q, &ids, query, count).await?;
+            let (targets, cursor) = bulk_targets(q, &ids, query, count()?).await?;
             let mut responses = Vec::new();
             for id in targets {
                 match q.retry_dlq(&id, &opts, &req.caller_ip).await {

@@ -66,3 +66,23 @@ async fn removing_the_last_endpoint_deletes_the_group() {
     hs.q.remove_endpoints("g2", eps(&[("https://b.example/2", None)])).await.unwrap();
     assert_eq!(hs.q.get_topic("g2").await.unwrap_err().status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_dlq_retry_of_a_group_message_goes_to_its_endpoint_and_keeps_the_group() {
+    let hs = harness().await;
+    hs.q.add_endpoints("grp2", eps(&[("https://a.example/ok", None), ("https://b.example/bad", Some("eb"))])).await.unwrap();
+    hs.t.script("https://b.example/bad", [Step::Reply(status(500))]);
+    hs.try_publish("grp2", None, &[("Upstash-Retries", "0")], b"x").await.unwrap();
+    hs.settle().await;
+    let page = hs.q.list_dlq(&[], &crate::events::Filter::default(), None, 10).await.unwrap();
+    assert_eq!(page.entries.len(), 1);
+    let dlq_id = page.entries[0].0.dlq_id.clone();
+    let id = hs.q.retry_dlq(&dlq_id, &crate::options::Options::default(), "127.0.0.1").await.unwrap();
+    let m = hs.q.get_message(&id).await.unwrap();
+    assert_eq!((m["topicName"].clone(), m["endpointName"].clone()), (json!("grp2"), json!("eb")));
+    hs.settle().await;
+    let rb = hs.t.requests_to("https://b.example/bad");
+    assert_eq!(rb.len(), 2, "the retry goes to the failed endpoint only");
+    assert_eq!(hs.t.requests_to("https://a.example/ok").len(), 1);
+    assert_eq!(hdr(&rb[1], "Upstash-Topic-Name"), Some("grp2"));
+}
