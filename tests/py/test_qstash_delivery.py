@@ -246,13 +246,6 @@ def test_dlq_list_filters_paging_delete_and_bulk(qs, sink):
     wait_until(lambda: all_dlq(qs) == [], what="DLQ empty after bulk retry")
 
 
-@pytest.mark.xfail(
-    reason="server bug: a DLQ retry of a URL-group message is sent as a plain URL message: the delivery "
-    "lacks Upstash-Topic-Name and the new message has no topicName/endpointName; qstash.md §5.1 "
-    "(Upstash-Topic-Name on URL-group messages), §2.6 (retry re-sends the entry's message). "
-    "Fixed on main in 4a677a1, after /work/bin/stashd was built",
-    strict=True,
-)
 def test_dlq_retry_of_a_url_group_message_keeps_the_group(qs, sink):
     sink.script("/ugr", Reply(500), then=Reply(200))
     qs.client.url_group.upsert_endpoints("ugr", [{"url": sink.url("/ugr"), "name": "e1"}])

@@ -245,11 +245,6 @@ def test_async_client(qs, sink):
     wait_until(lambda: any(l.state == LogState.DELIVERED for l in asyncio.run(logs())))
 
 
-@pytest.mark.xfail(
-    reason="server bug: PATCH /v2/topics/{name} (default Upstash-* headers for every publish to the group) "
-    "answers 404 'no such endpoint'; qstash.md §2.4 (qstash/howto/webhook.mdx)",
-    strict=True,
-)
 def test_url_group_default_headers_via_patch(qs, sink):
     sink.script("/tph", then=Reply(500))
     qs.client.url_group.upsert_endpoints("tp", [{"url": sink.url("/tph")}])

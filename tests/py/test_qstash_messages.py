@@ -511,12 +511,6 @@ def test_cancel_many_and_cancel_all_count(qs, sink):
     sink.quiet("/cm", 0.5)
 
 
-@pytest.mark.xfail(
-    reason="server bug: /v2/batch answers 400 for the whole batch when one item has an invalid destination, "
-    "and sends none of them; qstash.md §2.1 (batch): a bad item gets an error response while the others "
-    "still go out",
-    strict=True,
-)
 def test_batch_with_one_bad_item_still_sends_the_others(qs, sink):
     body = json.dumps(
         [

@@ -76,6 +76,21 @@ impl Qstash {
         Ok(())
     }
 
+    /// Sets a group's default `Upstash-*` headers (replacing the previous ones).
+    pub async fn set_topic_defaults(&self, name: &str, headers: crate::model::HeaderList) -> ApiResult<()> {
+        let _g = self.inner.lock.lock().await;
+        let mut t = self.load_topic(name).await?.ok_or_else(|| ApiError::not_found(format!("url group {name} not found")))?;
+        t.headers = headers;
+        t.updated_at = self.now();
+        self.store().apply_durable(vec![cmd!["HSET", keys::TOPICS, name, to_json(&t)]]).await?;
+        Ok(())
+    }
+
+    /// A group's default headers (`None` when the group does not exist).
+    pub async fn get_topic_defaults(&self, name: &str) -> ApiResult<Option<crate::model::HeaderList>> {
+        Ok(self.load_topic(name).await?.map(|t| t.headers))
+    }
+
     /// `GET /v2/topics`.
     pub async fn list_topics(&self) -> ApiResult<Json> {
         let all = self.store().one(cmd!["HGETALL", keys::TOPICS]).await?.into_bytes_list()?;

@@ -63,6 +63,12 @@ impl Embedded {
         }
     }
 
+    /// Commands run so far (the server counts them as activity: an allocator purge waits for
+    /// an idle second of both engines).
+    pub fn commands(&self) -> u64 {
+        self.engine.shared.ks.lock().stats.commands
+    }
+
     /// Flushes and closes the log (at shutdown).
     pub fn shutdown(&self) {
         if let Some(aof) = self.engine.shared.aof() {

@@ -112,11 +112,28 @@ pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<Api
 
 async fn publish(q: &Qstash, req: &ApiRequest, query: &Query, queue: Option<String>, tail: &str) -> ApiResult<ApiResponse> {
     refuse_api_destination(tail)?;
-    let opts = options(req, query)?;
     let target = Target::parse(&destination(tail, query))?;
+    let pairs = with_group_defaults(q, &target, header_pairs(req)).await?;
+    let opts = Options::parse(&pairs, &query.settings())?.finish();
     let input = PublishInput { target, queue, opts, body: req.body.clone(), caller_ip: req.caller_ip.clone(), schedule_id: None };
     let a = q.accept(input).await?;
     Ok(ApiResponse::json(a.status, &a.json))
+}
+
+/// A URL group's default `Upstash-*` headers (`PATCH /v2/topics/{name}`) under the request's
+/// own: the request wins where both name a header.
+async fn with_group_defaults(q: &Qstash, target: &Target, mut pairs: Vec<(String, String)>) -> ApiResult<Vec<(String, String)>> {
+    if let Target::Topic(name) = target {
+        if let Some(t) = q.get_topic_defaults(name).await? {
+            for (k, v) in t {
+                let k = k.to_ascii_lowercase();
+                if !pairs.iter().any(|(rk, _)| *rk == k) {
+                    pairs.push((k, v));
+                }
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 #[derive(Deserialize)]
@@ -132,31 +149,36 @@ struct BatchItem {
     method: Option<String>,
 }
 
+/// Checks one batch item and makes its input.
+async fn batch_input(q: &Qstash, req: &ApiRequest, item: BatchItem) -> ApiResult<PublishInput> {
+    refuse_api_destination(&item.destination)?;
+    let target = Target::parse(&item.destination)?;
+    let pairs: Vec<(String, String)> = item.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let pairs = with_group_defaults(q, &target, pairs).await?;
+    let mut opts = Options::parse(&pairs, &[])?.finish();
+    if let Some(m) = item.method {
+        opts.method = Some(m.to_ascii_uppercase());
+    }
+    let queue = item.queue.filter(|s| !s.is_empty());
+    if let Some(qn) = &queue {
+        crate::core::check_name("queue name", qn)?;
+    }
+    let body = Bytes::from(item.body.unwrap_or_default());
+    Ok(PublishInput { target, queue, opts, body, caller_ip: req.caller_ip.clone(), schedule_id: None })
+}
+
+/// `POST /v2/batch`: malformed JSON fails the whole batch (nothing is created); an item that
+/// cannot be accepted (bad URL, bad header, unknown group) answers `{"error"}` in its slot while
+/// the others go out, as the hosted service documents.
 async fn batch(q: &Qstash, req: &ApiRequest) -> ApiResult<ApiResponse> {
     let items: Vec<BatchItem> = body_json(&req.body)?;
-    // Every item is checked before any is accepted: a bad batch creates nothing.
-    let mut inputs = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let pairs: Vec<(String, String)> = item.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        let mut opts = Options::parse(&pairs, &[]).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?.finish();
-        if let Some(m) = item.method {
-            opts.method = Some(m.to_ascii_uppercase());
-        }
-        refuse_api_destination(&item.destination).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
-        let target = Target::parse(&item.destination).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
-        let queue = item.queue.filter(|s| !s.is_empty());
-        if let Some(qn) = &queue {
-            crate::core::check_name("queue name", qn).map_err(|e| ApiError::bad(format!("batch item {i}: {}", e.message)))?;
-        }
-        let body = Bytes::from(item.body.unwrap_or_default());
-        if body.len() > q.config().max_body {
-            return Err(ApiError::too_large(format!("batch item {i}: message body too large")));
-        }
-        inputs.push(PublishInput { target, queue, opts, body, caller_ip: req.caller_ip.clone(), schedule_id: None });
-    }
-    let mut out = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        match q.accept(input).await {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let accepted = match batch_input(q, req, item).await {
+            Ok(input) => q.accept(input).await,
+            Err(e) => Err(e),
+        };
+        match accepted {
             Ok(a) => out.push(a.json),
             Err(e) => out.push(json!({"error": e.message})),
         }
@@ -242,6 +264,13 @@ async fn schedules(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
     }
 }
 
+/// `PATCH /v2/topics/{name}` body: default headers for publishes to the group.
+#[derive(Deserialize)]
+struct TopicPatch {
+    #[serde(default)]
+    headers: serde_json::Map<String, Json>,
+}
+
 async fn topics(q: &Qstash, req: &ApiRequest, tail: &str) -> ApiResult<ApiResponse> {
     let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     match (&req.method, parts.as_slice()) {
@@ -257,6 +286,24 @@ async fn topics(q: &Qstash, req: &ApiRequest, tail: &str) -> ApiResult<ApiRespon
         (&Method::GET, [name]) => Ok(ApiResponse::json(StatusCode::OK, &q.get_topic(name).await?)),
         (&Method::DELETE, [name]) => {
             q.delete_topic(name).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::PATCH, [name]) => {
+            let b: TopicPatch = body_json(&req.body)?;
+            let mut list = Vec::new();
+            for (k, v) in b.headers {
+                match v {
+                    Json::String(s) => list.push((k, s)),
+                    Json::Array(a) => list.extend(a.into_iter().filter_map(|x| x.as_str().map(|s| (k.clone(), s.to_string())))),
+                    other => {
+                        return Err(ApiError::bad(format!("invalid value for header {k}: {other}; give a string or a list of strings")))
+                    }
+                }
+            }
+            // The defaults must be valid settings themselves.
+            let lower: Vec<(String, String)> = list.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+            Options::parse(&lower, &[])?;
+            q.set_topic_defaults(name, list).await?;
             Ok(ApiResponse::ok_empty())
         }
         _ => Err(not_found(req)),
