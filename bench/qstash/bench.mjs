@@ -7,7 +7,8 @@
 //
 // closed: CONCURRENCY publishers send N jobs as fast as they are accepted; reports accepted/s,
 // delivered/s (N / time until the sink has seen every job) and publish→delivery latency.
-// rate=R: an open loop publishing R jobs/s for N jobs; reports publish (acceptance) latency.
+// rate=R: an open loop publishing R jobs/s for N jobs; reports publish (acceptance) latency. The
+// first second of jobs (WARMUP, default R) warms connections up and is not counted.
 // Prints one JSON line.
 import http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -145,6 +146,7 @@ if (mode === "closed") {
   await Promise.all(loops);
 } else {
   const rate = Number(mode.replace(/^rate=/, "").replace(/\/s$/, ""));
+  const warm = Number(process.env.WARMUP || rate);
   const pending = [];
   for (let i = 0; i < N; i++) {
     const due = start + (i * 1000) / rate;
@@ -153,7 +155,7 @@ if (mode === "closed") {
     const t0 = now();
     pending.push(
       publishOne(`j${i}`).then(
-        () => publishLatencies.push(now() - t0),
+        () => i >= warm && publishLatencies.push(now() - t0),
         () => failures++,
       ),
     );
@@ -165,7 +167,8 @@ const timer = setTimeout(() => resolveAll(), TIMEOUT_MS);
 await allArrived;
 clearTimeout(timer);
 const end = now();
-const e2e = [...arrived.values()];
+const warmed = mode === "closed" ? 0 : Number(process.env.WARMUP || Number(mode.replace(/^rate=/, "").replace(/\/s$/, "")));
+const e2e = [...arrived.entries()].filter(([id]) => Number(id.slice(1)) >= warmed).map(([, v]) => v);
 console.log(
   JSON.stringify({
     system,

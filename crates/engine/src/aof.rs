@@ -276,6 +276,10 @@ struct Inner {
     written: AtomicU64,
     /// Set by the writer when it found nothing to do and sleeps long; the next append wakes it.
     writer_idle: AtomicBool,
+    /// Under `always`: fsync only when a waiter asks ([`Aof::wait_durable`]) or a second has
+    /// passed, instead of after every write. For logs whose writers do not all need to wait
+    /// (the products' store: a delivery's bookkeeping is redone after a crash anyway).
+    on_demand: AtomicBool,
     manifest: Mutex<Manifest>,
     rewriting: AtomicBool,
     /// Bytes in the incr files since the last rewrite, and the base size at that rewrite.
@@ -340,6 +344,7 @@ impl Aof {
             durable_tx,
             written: AtomicU64::new(0),
             writer_idle: AtomicBool::new(false),
+            on_demand: AtomicBool::new(false),
             manifest: Mutex::new(manifest),
             rewriting: AtomicBool::new(false),
             incr_bytes: AtomicU64::new(incr_bytes),
@@ -403,10 +408,23 @@ impl Aof {
         self.inner.written.load(Ordering::Acquire)
     }
 
-    /// Waits until `offset` is durable (for `appendfsync always` acknowledgements).
+    /// Waits until `offset` is durable (for `appendfsync always` acknowledgements). With
+    /// [`Aof::set_sync_on_demand`], asks the writer for the fsync; concurrent waiters share it.
     pub async fn wait_durable(&self, offset: u64) {
         let mut rx = self.inner.durable_tx.subscribe();
+        if *rx.borrow() >= offset {
+            return;
+        }
+        if self.inner.on_demand.load(Ordering::Relaxed) {
+            self.inner.queue.lock().fsync_now = true;
+            self.inner.wake.notify_one();
+        }
         let _ = rx.wait_for(|d| *d >= offset).await;
+    }
+
+    /// Under `always`, fsyncs only for waiters (and once a second) from now on.
+    pub fn set_sync_on_demand(&self, on: bool) {
+        self.inner.on_demand.store(on, Ordering::Relaxed);
     }
 
     /// Forces an fsync and waits up to `timeout` for `offset` to be durable. Returns whether it is.
@@ -650,6 +668,7 @@ fn writer_loop(inner: Arc<Inner>, mut file: File, mut path: PathBuf) {
         let policy = inner.policy.load(Ordering::Relaxed);
         let pending = written > unsynced_upto || written > *inner.durable_tx.borrow();
         let due = match policy {
+            0 if inner.on_demand.load(Ordering::Relaxed) => pending && last_fsync.elapsed() >= Duration::from_secs(1),
             0 => pending,
             1 => pending && last_fsync.elapsed() >= Duration::from_secs(1),
             _ => false,

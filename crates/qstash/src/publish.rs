@@ -122,7 +122,11 @@ impl Qstash {
             _ => None,
         };
         let applied = {
-            let _g = self.inner.lock.lock().await;
+            // A new message has no transitions to race with: the lock is needed only for the
+            // read-then-write steps (the dedup check, the queue's length, the flow-control
+            // settings). Plain publishes skip it, so they never wait behind the worker.
+            let needs_lock = dedup_key.is_some() || input.queue.is_some() || input.opts.flow_control.is_some();
+            let _g = if needs_lock { Some(self.inner.lock.lock().await) } else { None };
             if let Some(k) = &dedup_key {
                 if let Some(prev) = self.store().one(cmd!["GET", keys::dedup(k)]).await?.into_bytes()? {
                     let mut json: Json = from_json(&prev)?;

@@ -40,6 +40,10 @@ impl Embedded {
         let config = RuntimeConfig { appendfsync: FsyncPolicy::Always, ..RuntimeConfig::default() };
         let engine = Engine::new(Keyspace::default(), clock.clone(), config, None, Tokens::default(), facts());
         let report = stashd_engine::persist::recover_into(&engine, &dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // fsync for the batches someone waits on (group commit), not after every batch.
+        if let Some(aof) = engine.shared.aof() {
+            aof.set_sync_on_demand(true);
+        }
         tracing::info!(records = report.records, dir = %dir.display(), "store recovered");
         Ok(Embedded { engine, clock })
     }
