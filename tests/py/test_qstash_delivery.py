@@ -496,6 +496,53 @@ def test_hanging_destination_is_cut_off_by_timeout(qs, sink):
     assert sink.received("/hang")[0].status is None  # still held when QStash gave up
 
 
+def test_an_endless_response_body_is_read_only_up_to_a_bound(qs, sink):
+    """A destination that answers 200 and then streams without end: the attempt counts as
+    delivered (the status decides), stashd stops reading after its bound (1 MiB), and the
+    callback carries at most that much of the body."""
+    import http.server
+    import threading
+
+    sent = {"bytes": 0}
+    stop = threading.Event()
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "application/octet-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            chunk = b"z" * 65536
+            try:
+                # At most 64 MiB, so the test ends by itself even if nothing stops reading.
+                while not stop.is_set() and sent["bytes"] < 64 << 20:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent["bytes"] += len(chunk)
+            except OSError:
+                pass
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/endless"
+        r = qs.client.message.publish(url=url, body="x", retries=0, callback=sink.url("/endless-cb"))
+        [cb] = sink.wait("/endless-cb", count=1, timeout=15)
+        body = json.loads(cb.body)
+        assert body["status"] == 200
+        assert len(base64.b64decode(body["body"])) <= 1 << 20
+        wait_until(lambda: logs_of(qs, r.message_id, "DELIVERED"), what="DELIVERED")
+        assert sent["bytes"] < 64 << 20, "stashd kept reading the endless body"
+    finally:
+        stop.set()
+        srv.shutdown()
+
+
 # --------------------------------------------------------------------------- queue callbacks, schedule states
 
 
