@@ -85,7 +85,7 @@ def test_destination_rewrites_call_the_local_service_and_keep_the_original_url(s
         original = "https://api.example.com/hooks/signup?user=42"
         r = env.client.message.publish_json(url=original, body={"welcome": True}, retries=0)
         [d] = sink.wait("/local/hooks/signup")
-        assert d.path == "/local/hooks/signup?user=42"
+        assert d.target == "/local/hooks/signup?user=42"
         # Raises unless `sub` is the original URL (and the signature and body hash hold).
         Receiver(*env.keys).verify(signature=d.header("Upstash-Signature"), body=d.body.decode(), url=original)
         with pytest.raises(Exception):
