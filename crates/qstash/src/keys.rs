@@ -56,3 +56,27 @@ pub fn flow(key: &str) -> String {
 pub fn flow_wait(key: &str) -> String {
     format!("qs:{{fc:{key}}}:wait")
 }
+/// A workflow run (JSON).
+pub fn run(id: &str) -> String {
+    format!("qs:{{qs}}:wf:{id}")
+}
+/// A run's step log: list of raw steps (JSON), in order.
+pub fn run_steps(id: &str) -> String {
+    format!("qs:{{qs}}:wfsteps:{id}")
+}
+/// Runs by creation time: zset.
+pub const RUNS: &str = "qs:{qs}:wfruns";
+/// The waiters of an event: hash run id → waiter (JSON).
+pub fn waiters(event_id: &str) -> String {
+    format!("qs:{{qs}}:wait:{event_id}")
+}
+/// Wait deadlines: zset, member `<run id>\n<event id>`, score = deadline (ms).
+pub const WAIT_DUE: &str = "qs:{qs}:waitdue";
+/// The events a run waits for: set.
+pub fn run_waits(run_id: &str) -> String {
+    format!("qs:{{qs}}:runwaits:{run_id}")
+}
+/// An event notified for a run before its wait (lookback), expiring.
+pub fn lookback(run_id: &str, event_id: &str) -> String {
+    format!("qs:{{qs}}:lookback:{run_id}:{event_id}")
+}

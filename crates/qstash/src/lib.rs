@@ -28,6 +28,7 @@ pub mod signing;
 pub mod topics;
 pub mod transport;
 pub mod worker;
+pub mod workflow;
 
 pub use crate::core::{Config, Qstash};
 pub use crate::error::{ApiError, ApiResult};

@@ -146,6 +146,9 @@ pub struct Message {
     /// Waiting in its queue for a turn (not in the due index).
     #[serde(default)]
     pub parked: bool,
+    /// Its place in a workflow run.
+    #[serde(default)]
+    pub workflow: Option<crate::workflow::WfRef>,
 }
 
 impl Message {

@@ -48,6 +48,9 @@ pub struct Options {
     pub schedule_id: Option<String>,
     /// `Upstash-Queue-Name` (schedules).
     pub queue_name: Option<String>,
+    /// Raw `Upstash-Workflow-*` / `Upstash-Feature-Set` headers, passed through unless a
+    /// forwarded header of the same name (`Upstash-Forward-Upstash-Workflow-...`) says otherwise.
+    protocol: HeaderList,
     /// Whether any callback-side setting came without its URL (kept for the error).
     callback_settings: CallbackSettings,
     failure_settings: CallbackSettings,
@@ -162,6 +165,14 @@ impl Options {
         } else if fc_value.is_some() {
             return Err(ApiError::bad("Upstash-Flow-Control-Value needs Upstash-Flow-Control-Key"));
         }
+        // The workflow protocol rides on messages and must reach the destination as sent, once:
+        // a forwarded copy of the same header wins (the SDK sends `Upstash-Workflow-Sdk-Version`
+        // raw for the server and forwarded for the endpoint).
+        for (k, v) in std::mem::take(&mut o.protocol) {
+            if !o.forward.iter().any(|(fk, _)| fk.eq_ignore_ascii_case(&k)) {
+                o.forward.push((k, v));
+            }
+        }
         Ok(o)
     }
 
@@ -205,7 +216,7 @@ impl Options {
             "queue-name" => self.queue_name = Some(v.to_string()),
             "header-forward" => {}
             // The workflow protocol rides on messages and must reach the destination as sent.
-            r if r.starts_with("workflow-") || r == "feature-set" => self.forward.push((canonical_header(name), value.to_string())),
+            r if r.starts_with("workflow-") || r == "feature-set" => self.protocol.push((canonical_header(name), value.to_string())),
             r if r.starts_with("telemetry-") => {}
             r if r.starts_with("forward-") => {
                 let h = &name["upstash-forward-".len()..];

@@ -125,8 +125,13 @@ impl Qstash {
             // A new message has no transitions to race with: the lock is needed only for the
             // read-then-write steps (the dedup check, the queue's length, the flow-control
             // settings). Plain publishes skip it, so they never wait behind the worker.
-            let needs_lock = dedup_key.is_some() || input.queue.is_some() || input.opts.flow_control.is_some();
+            let wf = crate::workflow::WfHeaders::of(&input.opts.forward);
+            let needs_lock = dedup_key.is_some() || input.queue.is_some() || input.opts.flow_control.is_some() || wf.run_id.is_some();
             let _g = if needs_lock { Some(self.inner.lock.lock().await) } else { None };
+            // A repeated trigger of an existing run answers its first message, deduplicated.
+            if let crate::workflow::runs::InitCheck::Duplicate(first) = self.check_init(&wf).await? {
+                return Ok(Accepted { status: StatusCode::OK, json: json!({"messageId": first, "deduplicated": true}), ids: Vec::new() });
+            }
             if let Some(k) = &dedup_key {
                 if let Some(prev) = self.store().one(cmd!["GET", keys::dedup(k)]).await?.into_bytes()? {
                     let mut json: Json = from_json(&prev)?;
@@ -214,6 +219,7 @@ impl Qstash {
                 dedup_key: dedup_key.map(String::from),
                 ..Message::default()
             };
+            cmds.extend(self.bind_workflow(&mut m, &input.body, o).await?);
             if let Some((q, len)) = &mut queue_state {
                 m.parked = q.paused || *len >= i64::from(q.parallelism.max(1));
                 *len += 1;

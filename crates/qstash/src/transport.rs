@@ -37,6 +37,9 @@ pub enum Outcome {
     },
     /// No response: connection refused, timeout, refused by the egress policy...
     Failed(String),
+    /// Not sent: the message no longer has anywhere to go (its workflow run ended). It ends
+    /// as CANCELED.
+    Dropped(String),
 }
 
 impl Outcome {
@@ -49,7 +52,7 @@ impl Outcome {
     pub fn header(&self, name: &str) -> Option<&str> {
         match self {
             Outcome::Response { headers, .. } => headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()),
-            Outcome::Failed(_) => None,
+            Outcome::Failed(_) | Outcome::Dropped(_) => None,
         }
     }
 }

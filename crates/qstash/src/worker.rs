@@ -52,6 +52,7 @@ impl Qstash {
         let now = self.now();
         let next_schedule = self.run_due_schedules(now).await?;
         let next_flow = self.release_waiters(now).await?;
+        let next_wait = self.run_due_waits(now).await?;
         loop {
             let room = self.config().global_parallelism.saturating_sub(self.inflight());
             if room == 0 {
@@ -84,7 +85,7 @@ impl Qstash {
         // the store every millisecond for as long as the limit held.
         let saturated = self.inflight() >= self.config().global_parallelism;
         let next_due = next_due.filter(|_| !saturated);
-        let next = [next_due, next_schedule, next_flow].into_iter().flatten().min().unwrap_or(now + IDLE_MS);
+        let next = [next_due, next_schedule, next_flow, next_wait].into_iter().flatten().min().unwrap_or(now + IDLE_MS);
         Ok(next.max(now + 1).min(now + IDLE_MS))
     }
 
@@ -160,12 +161,18 @@ impl Qstash {
     /// Sends one attempt of `m`.
     async fn attempt(&self, m: &Message, body: Bytes) -> Outcome {
         let now = self.now();
+        let mut headers: HeaderList = m.headers.clone();
+        // A workflow step's delivery carries its run's log prefix and the run's headers.
+        let body = match self.workflow_delivery(m, body, &mut headers).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return Outcome::Dropped("the workflow run has ended".into()),
+            Err(e) => return Outcome::Failed(format!("cannot read the workflow run: {e}")),
+        };
         let key = self.inner.keys.read().current.clone();
         let signature = match crate::signing::sign(&key, &m.url, &body, now) {
             Ok(s) => s,
             Err(e) => return Outcome::Failed(format!("cannot sign: {e}")),
         };
-        let mut headers: HeaderList = m.headers.clone();
         headers.push(("Upstash-Message-Id".into(), m.id.clone()));
         headers.push(("Upstash-Retried".into(), m.retried.to_string()));
         headers.push(("Upstash-Signature".into(), signature));
@@ -202,7 +209,7 @@ impl Qstash {
             ev.response_headers = Some(headers.clone());
             ev.response_body = Some(String::from_utf8_lossy(&body[..body.len().min(8 * 1024)]).into_owned());
         }
-        if m.state == MsgState::CancelRequested {
+        if m.state == MsgState::CancelRequested || matches!(outcome, Outcome::Dropped(_)) {
             ev.state = "CANCELED".into();
             cmds.push(self.event_cmd(&ev));
             cmds.extend(Qstash::delete_cmds(id));
@@ -213,12 +220,13 @@ impl Qstash {
         }
         if let Some(cb) = &m.callback {
             let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::Callback, None);
-            cmds.extend(self.callback_cmds(&m, cbm, &cbb, now));
+            cmds.extend(self.callback_cmds(&m, cbm, &cbb, now).await?);
         }
         if outcome.is_success() {
             ev.state = "DELIVERED".into();
             cmds.push(self.event_cmd(&ev));
             cmds.extend(self.schedule_state_cmd(&m, "SUCCESS").await?);
+            cmds.extend(self.workflow_failure_outcome(&m, true, ev.response_status, ev.response_body.clone()).await?);
             cmds.extend(Qstash::delete_cmds(id));
             self.store().apply(cmds).await?;
             drop(guard);
@@ -228,7 +236,7 @@ impl Qstash {
         ev.state = "ERROR".into();
         ev.error = Some(match &outcome {
             Outcome::Response { status, .. } => format!("the destination answered {status}"),
-            Outcome::Failed(e) => e.clone(),
+            Outcome::Failed(e) | Outcome::Dropped(e) => e.clone(),
         });
         cmds.push(self.event_cmd(&ev));
         let non_retryable = matches!(&outcome, Outcome::Response { status: 489, .. })
@@ -239,9 +247,18 @@ impl Qstash {
             failed.state = "FAILED".into();
             failed.dlq_id = Some(dlq_id.clone());
             cmds.push(self.event_cmd(&failed));
+            // A run's failed step fails the run; its failure callback is the run's.
+            cmds.extend(self.workflow_failed(&mut m, &dlq_id).await?);
+            cmds.extend(self.workflow_failure_outcome(&m, false, ev.response_status, ev.response_body.clone()).await?);
             if let Some(cb) = &m.failure_callback {
-                let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::FailureCallback, Some(&dlq_id));
-                cmds.extend(self.callback_cmds(&m, cbm, &cbb, now));
+                let (cbm, mut cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::FailureCallback, Some(&dlq_id));
+                if m.workflow.is_some() {
+                    if let Ok(mut j) = serde_json::from_slice::<serde_json::Value>(&cbb) {
+                        self.workflow_failure_fields(&m, &mut j).await?;
+                        cbb = Bytes::from(serde_json::to_vec(&j).unwrap_or_default());
+                    }
+                }
+                cmds.extend(self.callback_cmds(&m, cbm, &cbb, now).await?);
             }
             cmds.extend(self.schedule_state_cmd(&m, "FAIL").await?);
             cmds.extend(Qstash::delete_cmds(id));
@@ -323,7 +340,7 @@ impl Qstash {
         let now = self.now();
         let (status, headers, rbody) = match outcome {
             Outcome::Response { status, headers, body } => (*status, headers.clone(), body.clone()),
-            Outcome::Failed(_) => (0, Vec::new(), Bytes::new()),
+            Outcome::Failed(_) | Outcome::Dropped(_) => (0, Vec::new(), Bytes::new()),
         };
         let mut o = json!({
             "status": status,
@@ -379,15 +396,15 @@ impl Qstash {
     /// joins the queue just ahead of it, so the queue's next message also waits for the callback
     /// (the hosted service's rule: "the next message waits for the current one's retries and its
     /// callbacks").
-    fn callback_cmds(&self, src: &Message, mut cbm: Message, body: &Bytes, now: u64) -> Vec<Cmd> {
-        let mut cmds = Vec::new();
+    async fn callback_cmds(&self, src: &Message, mut cbm: Message, body: &Bytes, now: u64) -> ApiResult<Vec<Cmd>> {
+        let mut cmds = self.bind_created(&mut cbm, body).await?;
         if let Some(q) = &src.queue_name {
             cbm.queue_name = Some(q.clone());
             cmds.push(cmd!["LINSERT", keys::queue_list(q), "BEFORE", &src.id, &cbm.id]);
         }
         cmds.extend(Qstash::create_cmds(&cbm, body));
         cmds.push(self.event_cmd(&Event::new("CREATED", &cbm, body, now)));
-        cmds
+        Ok(cmds)
     }
 
     /// The command recording the end of a schedule run's message in its schedule's

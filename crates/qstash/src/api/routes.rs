@@ -102,6 +102,32 @@ pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<Api
             Ok(ApiResponse::json(StatusCode::OK, &o))
         }
         "dlq" => dlq(q, req, query, tail).await,
+        "workflows" => workflows(q, req, query, tail).await,
+        "wait" if *m == Method::POST && !tail.is_empty() && !tail.contains('/') => {
+            let run_id = req
+                .headers
+                .get("upstash-workflow-runid")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ApiError::bad("a wait needs the Upstash-Workflow-RunId header"))?;
+            let headers: crate::model::HeaderList = header_pairs(req)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("upstash-") && !k.starts_with("upstash-telemetry-"))
+                .map(|(k, v)| (crate::model::canonical_header(&k), v))
+                .collect();
+            q.wait(tail, run_id, headers, &req.body).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &json!({})))
+        }
+        "notify" if *m == Method::POST && !tail.is_empty() => match tail.split_once('/') {
+            Some((run_id, event_id)) if !event_id.contains('/') => {
+                let mut out = q.notify(event_id, &req.body, Some(run_id)).await?;
+                Ok(ApiResponse::json(StatusCode::CREATED, &out.pop().unwrap_or(Json::Null)))
+            }
+            Some(_) => Err(not_found(req)),
+            None => Ok(ApiResponse::json(StatusCode::CREATED, &Json::Array(q.notify(tail, &req.body, None).await?))),
+        },
+        "waiters" if *m == Method::GET && !tail.is_empty() && !tail.contains('/') => {
+            Ok(ApiResponse::json(StatusCode::OK, &Json::Array(q.waiters(tail).await?.iter().map(|w| w.to_json()).collect())))
+        }
         "flowControl" => flow(q, req, query, tail).await,
         "globalParallelism" if *m == Method::GET => Ok(ApiResponse::json(StatusCode::OK, &q.global_parallelism())),
         "keys" if *m == Method::GET && tail.is_empty() => Ok(ApiResponse::json(StatusCode::OK, &json!(q.signing_keys()))),
@@ -259,6 +285,58 @@ async fn schedules(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
         (&Method::DELETE, [id]) => {
             q.delete_schedule(id).await?;
             Ok(ApiResponse::ok_empty())
+        }
+        _ => Err(not_found(req)),
+    }
+}
+
+/// `/v2/workflows/...`: runs (lazy fetch, finish, cancel, bulk cancel) and webhooks.
+async fn workflows(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResult<ApiResponse> {
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    match (&req.method, parts.as_slice()) {
+        (_, ["hooks", _user, run_id, event_id]) => {
+            let url = match &req.query {
+                Some(qs) => format!("{}?{qs}", req.path),
+                None => req.path.clone(),
+            };
+            let headers: crate::model::HeaderList =
+                header_pairs(req).into_iter().map(|(k, v)| (crate::model::canonical_header(&k), v)).collect();
+            let host = req.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let described = json!({
+                "method": req.method.as_str(),
+                "header": crate::model::header_map(&headers),
+                "body": crate::model::b64(&req.body),
+                "proto": "HTTP/1.1",
+                "host": host,
+                "url": url,
+            });
+            q.webhook(run_id, event_id, described).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &json!({})))
+        }
+        (&Method::GET, ["runs", id]) => {
+            let mid = req.headers.get("upstash-message-id").and_then(|v| v.to_str().ok());
+            Ok(ApiResponse::json(StatusCode::OK, &q.lazy_fetch(id, mid).await?))
+        }
+        (&Method::DELETE, ["runs", id]) => {
+            let cancel = query.first("cancel").is_none_or(|v| v.eq_ignore_ascii_case("true"));
+            let result = (!req.body.is_empty()).then(|| String::from_utf8_lossy(&req.body).into_owned());
+            q.end_run(id, cancel, result).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &json!({})))
+        }
+        (&Method::DELETE, ["runs"]) => {
+            let mut ids = ids_from(req, query, "workflowRunIds")?;
+            if ids.is_empty() {
+                ids = q.find_runs(query).await?;
+            }
+            let mut n = 0u64;
+            for id in ids {
+                match q.end_run(&id, true, None).await {
+                    Ok(()) => n += 1,
+                    Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &json!({ "cancelled": n })))
         }
         _ => Err(not_found(req)),
     }
