@@ -328,7 +328,7 @@ impl Qstash {
     }
 
     /// A callback (or failure-callback) message about an attempt of `src`.
-    fn callback_message(
+    pub(crate) fn callback_message(
         &self,
         src: &Message,
         src_body: &[u8],
@@ -396,7 +396,7 @@ impl Qstash {
     /// joins the queue just ahead of it, so the queue's next message also waits for the callback
     /// (the hosted service's rule: "the next message waits for the current one's retries and its
     /// callbacks").
-    async fn callback_cmds(&self, src: &Message, mut cbm: Message, body: &Bytes, now: u64) -> ApiResult<Vec<Cmd>> {
+    pub(crate) async fn callback_cmds(&self, src: &Message, mut cbm: Message, body: &Bytes, now: u64) -> ApiResult<Vec<Cmd>> {
         let mut cmds = self.bind_created(&mut cbm, body).await?;
         if let Some(q) = &src.queue_name {
             cbm.queue_name = Some(q.clone());

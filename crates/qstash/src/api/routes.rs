@@ -87,6 +87,16 @@ pub async fn route(q: &Qstash, req: &ApiRequest, query: &Query) -> ApiResult<Api
             publish(q, req, query, Some(queue.to_string()), dest).await
         }
         "batch" if *m == Method::POST && tail.is_empty() => batch(q, req).await,
+        "batch" if *m == Method::POST && tail == "trigger" => {
+            let items: Vec<Json> = body_json(&req.body)?;
+            Ok(ApiResponse::json(StatusCode::OK, &q.batch_trigger(items, &req.caller_ip).await?))
+        }
+        "trigger" if *m == Method::POST && !tail.is_empty() => {
+            let run_id = req.headers.get("upstash-workflow-runid").and_then(|v| v.to_str().ok()).map(String::from);
+            let opts = options(req, query)?;
+            let (id, created, _) = q.trigger_run(&destination(tail, query), run_id, opts, req.body.clone(), &req.caller_ip).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &json!({"workflowRunId": id, "workflowCreatedAt": created})))
+        }
         "messages" => messages(q, req, query, tail).await,
         "queues" => queues(q, req, tail).await,
         "schedules" => schedules(q, req, query, tail).await,
@@ -313,6 +323,59 @@ async fn workflows(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
             q.webhook(run_id, event_id, described).await?;
             Ok(ApiResponse::json(StatusCode::OK, &json!({})))
         }
+        (&Method::GET, ["events" | "logs"]) => Ok(ApiResponse::json(StatusCode::OK, &q.workflow_logs(query).await?)),
+        (&Method::GET, ["dlq"]) => workflow_dlq_list(q, query).await,
+        (&Method::GET, ["dlq", id]) => {
+            let (e, b) = q
+                .load_dlq(id)
+                .await?
+                .filter(|(e, _)| e.message.workflow.is_some())
+                .ok_or_else(|| ApiError::not_found(format!("dlq message {id} not found")))?;
+            let mut o = crate::dlq::dlq_json(&e, &b);
+            q.workflow_dlq_fields(&e, &mut o).await?;
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        (&Method::DELETE, ["dlq", id]) => {
+            if !q.delete_dlq(id).await? {
+                return Err(ApiError::not_found(format!("dlq message {id} not found")));
+            }
+            Ok(ApiResponse::ok_empty())
+        }
+        (&Method::DELETE, ["dlq"]) => {
+            let (ids, cursor) = q.workflow_dlq_targets(query, ids_from(req, query, "dlqIds")?).await?;
+            let mut n = 0u64;
+            for id in ids {
+                if q.delete_dlq(&id).await? {
+                    n += 1;
+                }
+            }
+            let mut o = json!({ "deleted": n });
+            if let Some(c) = cursor {
+                o["cursor"] = json!(c);
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        (&Method::POST, ["dlq", action @ ("resume" | "restart"), rest @ ..]) if rest.len() <= 1 => {
+            let opts = options(req, query)?;
+            let (ids, cursor) = match rest {
+                [id] => (vec![id.to_string()], None),
+                _ => q.workflow_dlq_targets(query, ids_from(req, query, "dlqIds")?).await?,
+            };
+            let mut runs = Vec::new();
+            for id in ids {
+                let (run_id, created) = q.resume_run(&id, *action == "restart", &opts).await?;
+                runs.push(json!({"workflowRunId": run_id, "workflowCreatedAt": created}));
+            }
+            if let [_] = rest {
+                return Ok(ApiResponse::json(StatusCode::OK, runs.first().unwrap_or(&Json::Null)));
+            }
+            let mut o = json!({ "workflowRuns": runs });
+            if let Some(c) = cursor {
+                o["cursor"] = json!(c);
+            }
+            Ok(ApiResponse::json(StatusCode::OK, &o))
+        }
+        (&Method::POST, ["dlq", "callback", id]) => Ok(ApiResponse::json(StatusCode::OK, &q.retry_failure_function(id).await?)),
         (&Method::GET, ["runs", id]) => {
             let mid = req.headers.get("upstash-message-id").and_then(|v| v.to_str().ok());
             Ok(ApiResponse::json(StatusCode::OK, &q.lazy_fetch(id, mid).await?))
@@ -340,6 +403,25 @@ async fn workflows(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
         }
         _ => Err(not_found(req)),
     }
+}
+
+/// The workflow entries of the DLQ (`GET /v2/dlq?source=workflow`, `GET /v2/workflows/dlq`).
+async fn workflow_dlq_list(q: &Qstash, query: &Query) -> ApiResult<ApiResponse> {
+    let ids = query.all("dlqIds");
+    let (ids, cursor) = q.workflow_dlq_targets(query, ids).await?;
+    let mut messages = Vec::new();
+    for id in ids {
+        if let Some((e, b)) = q.load_dlq(&id).await? {
+            let mut o = crate::dlq::dlq_json(&e, &b);
+            q.workflow_dlq_fields(&e, &mut o).await?;
+            messages.push(o);
+        }
+    }
+    let mut o = json!({ "messages": messages });
+    if let Some(c) = cursor {
+        o["cursor"] = json!(c);
+    }
+    Ok(ApiResponse::json(StatusCode::OK, &o))
 }
 
 /// `PATCH /v2/topics/{name}` body: default headers for publishes to the group.
@@ -392,6 +474,7 @@ async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResu
     let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     let count = || -> ApiResult<usize> { Ok(query.number::<usize>("count")?.unwrap_or(100)) };
     match (&req.method, parts.as_slice()) {
+        (&Method::GET, []) if query.first("source") == Some("workflow") => workflow_dlq_list(q, query).await,
         (&Method::GET, []) => {
             let count = count()?;
             let ids = query.all("dlqIds");

@@ -7,9 +7,14 @@
 //! dead-lettered step (failure callback with the run's initial payload).
 //!
 //! runs.rs: binding messages to runs at accept time, delivery bodies and headers, finish,
-//! cancel, failure. waits.rs: waitForEvent, notify, webhooks.
+//! cancel, failure. waits.rs: waitForEvent, notify, webhooks. logs.rs: `client.logs()`.
+//! dlq.rs: failed runs resumed, restarted, their failure callback re-run. trigger.rs: the REST
+//! triggers.
 
+pub mod dlq;
+pub mod logs;
 pub mod runs;
+pub mod trigger;
 pub mod waits;
 
 use serde::{Deserialize, Serialize};
