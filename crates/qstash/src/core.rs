@@ -68,6 +68,44 @@ pub struct Qstash {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The worker's hint of when something kept in the store is next due, so it does not read the
+/// store on every wake-up. 0 means "look"; writers that may bring an earlier time call
+/// [`Hint::invalidate`].
+#[derive(Debug, Default)]
+pub(crate) struct Hint {
+    next: std::sync::atomic::AtomicU64,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl Hint {
+    /// Makes the next pass look in the store.
+    pub fn invalidate(&self) {
+        self.next.store(0, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The time to look again (`None`: nothing due as far as known), reading the store through
+    /// `look` when the hint says so.
+    pub async fn due<F, Fut>(&self, now: u64, look: F) -> ApiResult<Option<u64>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ApiResult<Option<u64>>>,
+    {
+        let next = self.next.load(Ordering::SeqCst);
+        if next != 0 && now < next {
+            return Ok((next != u64::MAX).then_some(next));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = look().await?;
+        self.next.store(found.unwrap_or(u64::MAX).max(1), Ordering::SeqCst);
+        // A write that brought an earlier time meanwhile: look again next time.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.next.store(0, Ordering::SeqCst);
+        }
+        Ok(found)
+    }
+}
+
 pub(crate) struct Inner {
     pub store: SharedStore,
     pub clock: Arc<Clock>,
@@ -79,6 +117,10 @@ pub(crate) struct Inner {
     pub keys: RwLock<SigningKeys>,
     pub flows: Mutex<HashMap<String, FlowRuntime>>,
     pub inflight: AtomicU32,
+    /// When the next schedule run and the next wait deadline are due (hints that spare the
+    /// worker two store reads per wake-up; see `Hint`).
+    pub schedule_hint: Hint,
+    pub wait_hint: Hint,
     pub transport: Arc<dyn Transport>,
 }
 
@@ -142,6 +184,8 @@ impl Qstash {
                 keys: RwLock::new(keys),
                 flows: Mutex::new(HashMap::new()),
                 inflight: AtomicU32::new(0),
+                schedule_hint: Hint::default(),
+                wait_hint: Hint::default(),
                 transport,
             }),
         };

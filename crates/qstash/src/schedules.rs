@@ -86,6 +86,7 @@ impl Qstash {
             cmds.push(cmd!["ZADD", keys::SCHEDULES_DUE, n, &id]);
         }
         self.store().apply_durable(cmds).await?;
+        self.inner.schedule_hint.invalidate();
         self.wake();
         Ok(id)
     }

@@ -50,9 +50,9 @@ impl Qstash {
     /// when the next pass is needed (ms).
     pub async fn tick(&self) -> ApiResult<u64> {
         let now = self.now();
-        let next_schedule = self.run_due_schedules(now).await?;
+        let next_schedule = self.inner.schedule_hint.due(now, || self.run_due_schedules(now)).await?;
         let next_flow = self.release_waiters(now).await?;
-        let next_wait = self.run_due_waits(now).await?;
+        let next_wait = self.inner.wait_hint.due(now, || self.run_due_waits(now)).await?;
         loop {
             let room = self.config().global_parallelism.saturating_sub(self.inflight());
             if room == 0 {

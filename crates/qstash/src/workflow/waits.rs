@@ -95,6 +95,7 @@ impl Qstash {
             ],
         };
         self.store().apply_durable(cmds).await?;
+        self.inner.wait_hint.invalidate();
         self.wake();
         Ok(())
     }
