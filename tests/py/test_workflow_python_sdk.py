@@ -632,11 +632,6 @@ def test_failure_function_gets_the_initial_payload(qs, wf_app):  # noqa: F811
 # --------------------------------------------------------------------------- server bugs
 
 
-@pytest.mark.xfail(
-    reason="server bug: a forwarded Content-Length (Upstash-Forward-Content-Length) replaces the delivery's "
-    "own framing, so the destination reads a cut body (the Python SDK forwards it on every step)",
-    strict=True,
-)
 def test_forwarded_content_length_does_not_cut_the_delivered_body(qs, own_sink):  # noqa: F811
     sink = own_sink
     r = api(
@@ -653,12 +648,6 @@ def test_forwarded_content_length_does_not_cut_the_delivered_body(qs, own_sink):
     assert got.header("X-Keep") == "k"
 
 
-@pytest.mark.xfail(
-    reason="server bug: forwarded copies of the headers QStash sets on each delivery (Upstash-Signature, "
-    "Upstash-Message-Id, Upstash-Retried, Upstash-Region) are delivered before the server's own, so a "
-    "receiver reading the first one checks a stale signature (the Python SDK forwards them on every step)",
-    strict=True,
-)
 def test_forwarded_copies_of_delivery_headers_do_not_shadow_the_servers(qs, own_sink):  # noqa: F811
     sink = own_sink
     stale = {
@@ -677,12 +666,6 @@ def test_forwarded_copies_of_delivery_headers_do_not_shadow_the_servers(qs, own_
     qs.verify(got)
 
 
-@pytest.mark.xfail(
-    reason="server bug: the SDK's context.call batch item carries Upstash-Callback-Failure-Callback-* "
-    "(when a failure function/URL is set) and stashd rejects it ('unknown header "
-    "Upstash-Callback-Failure-Callback-Feature-Set: not a QStash setting'), so the call never happens",
-    strict=True,
-)
 def test_call_in_a_workflow_with_a_failure_function(qs, sink, wf_app):  # noqa: F811
     app = wf_app()
     sink.script("/api", Reply(200, json.dumps({"ok": True}), {"Content-Type": "application/json"}))
@@ -704,12 +687,6 @@ def test_call_in_a_workflow_with_a_failure_function(qs, sink, wf_app):  # noqa: 
     assert_run_ended(qs, r.json()["workflowRunId"], app.url("/callff"))
 
 
-@pytest.mark.xfail(
-    reason="server bug: the unmodified SDK app forwards Content-Length, Upstash-Signature, ... on every step "
-    "and stashd delivers those copies (see the two tests above), so step deliveries arrive cut or "
-    "with a stale first signature and the run never completes",
-    strict=True,
-)
 def test_unmodified_app_completes_a_run(qs, wf_app):  # noqa: F811
     """The same SDK app with nothing between uvicorn and the SDK, verifying signatures, started
     by a QStash message."""

@@ -56,6 +56,9 @@ pub struct CallbackConfig {
     /// Delay before sending (ms).
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// The callback message's own failure callback (`Upstash-Callback-Failure-Callback...`).
+    #[serde(default)]
+    pub failure: Option<Box<CallbackConfig>>,
 }
 
 /// Flow-control settings a message carries.

@@ -58,6 +58,9 @@ pub struct Options {
 
 #[derive(Debug, Clone, Default)]
 struct CallbackSettings {
+    /// The callback's own failure callback (`Upstash-Callback-Failure-Callback` and its settings).
+    failure: Option<Box<CallbackSettings>>,
+    failure_url: Option<String>,
     headers: HeaderList,
     method: Option<String>,
     retries: Option<u32>,
@@ -68,7 +71,12 @@ struct CallbackSettings {
 
 impl CallbackSettings {
     fn into_config(self, url: String) -> CallbackConfig {
+        let failure = match (self.failure_url, self.failure) {
+            (Some(u), f) => Some(Box::new(f.map(|f| *f).unwrap_or_default().into_config(u))),
+            (None, _) => None,
+        };
         CallbackConfig {
+            failure,
             url,
             headers: self.headers,
             method: self.method,
@@ -252,6 +260,16 @@ impl Options {
 
 fn apply_callback(s: &mut CallbackSettings, sub: &str, orig: &str, value: &str, what: &str) -> ApiResult<()> {
     let v = value.trim();
+    // `Upstash-Callback-Failure-Callback[-...]`: the callback message's own failure callback.
+    if sub == "failure-callback" {
+        s.failure_url = Some(check_url(v, &format!("{what} failure callback"))?);
+        return Ok(());
+    }
+    if let Some(inner) = sub.strip_prefix("failure-callback-") {
+        let orig_inner = &orig[orig.len() - inner.len()..];
+        let nested = s.failure.get_or_insert_with(Default::default);
+        return apply_callback(nested, inner, orig_inner, value, &format!("{what} failure callback"));
+    }
     match sub {
         "method" => s.method = Some(method(v)?),
         "retries" => s.retries = Some(retries(v)?),

@@ -21,6 +21,46 @@ use crate::model::{b64, header_map, CallbackConfig, DlqEntry, FlowState, HeaderL
 use crate::parse::retry_delay::RetryDelay;
 use crate::transport::{OutRequest, Outcome};
 
+/// Headers a message may carry (forwarded by the publisher) that a delivery must not send as
+/// they came: the connection's own (the client computes them from the request it sends) and the
+/// ones the delivery sets itself (a forwarded stale copy would shadow the real one: an SDK that
+/// forwards every header it received, as upstash-workflow's Python SDK does, would then see an
+/// old signature first).
+pub(crate) const NOT_FORWARDED: &[&str] = &[
+    "content-length",
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "expect",
+    "upstash-signature",
+    "upstash-message-id",
+    "upstash-retried",
+    "upstash-region",
+    "upstash-caller-ip",
+    "upstash-topic-name",
+    "upstash-schedule-id",
+    "upstash-workflow-createdat",
+];
+
+/// The message's headers as a delivery sends them: without [`NOT_FORWARDED`] names, and with one
+/// `Content-Type` (the last given: a forwarded one wins over the publish request's own).
+fn delivered_headers(list: &HeaderList) -> HeaderList {
+    let last_ct = list.iter().rposition(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    list.iter()
+        .enumerate()
+        .filter(|(i, (k, _))| {
+            let l = k.to_ascii_lowercase();
+            !NOT_FORWARDED.contains(&l.as_str()) && (l != "content-type" || Some(*i) == last_ct)
+        })
+        .map(|(_, h)| h.clone())
+        .collect()
+}
+
 /// How many due messages one look at the index takes.
 const DUE_BATCH: u32 = 256;
 /// Longest sleep when nothing is due (a safety net; new work wakes the loop).
@@ -161,7 +201,7 @@ impl Qstash {
     /// Sends one attempt of `m`.
     async fn attempt(&self, m: &Message, body: Bytes) -> Outcome {
         let now = self.now();
-        let mut headers: HeaderList = m.headers.clone();
+        let mut headers = delivered_headers(&m.headers);
         // A workflow step's delivery carries its run's log prefix and the run's headers.
         let body = match self.workflow_delivery(m, body, &mut headers).await {
             Ok(Some(b)) => b,
@@ -385,6 +425,7 @@ impl Qstash {
             caller_ip: src.caller_ip.clone(),
             retry_delay: cb.retry_delay.clone().or_else(|| src.retry_delay.clone()),
             timeout_ms: cb.timeout_ms.or(src.timeout_ms),
+            failure_callback: cb.failure.as_deref().cloned(),
             kind,
             source_message_id: Some(src.id.clone()),
             ..Message::default()

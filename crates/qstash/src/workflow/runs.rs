@@ -115,7 +115,11 @@ impl Qstash {
                 headers: m
                     .headers
                     .iter()
-                    .filter(|(k, _)| !is_protocol_header(k) && !k.eq_ignore_ascii_case("Content-Type"))
+                    .filter(|(k, _)| {
+                        !is_protocol_header(k)
+                            && !k.eq_ignore_ascii_case("Content-Type")
+                            && !crate::worker::NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str())
+                    })
                     .cloned()
                     .collect(),
                 retries: Some(m.max_retries),
@@ -169,7 +173,8 @@ impl Qstash {
         let to_callback = WfHeaders::of(&m.headers).call_type.as_deref() == Some("toCallback");
         if !to_callback {
             for (k, v) in &run.config.headers {
-                if !headers.iter().any(|(hk, _)| hk.eq_ignore_ascii_case(k)) {
+                let kept = !crate::worker::NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str());
+                if kept && !headers.iter().any(|(hk, _)| hk.eq_ignore_ascii_case(k)) {
                     headers.push((k.clone(), v.clone()));
                 }
             }
