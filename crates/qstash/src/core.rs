@@ -44,6 +44,8 @@ pub struct Config {
     pub rewrites: Vec<(String, String)>,
     /// Signing keys given by configuration (they replace the stored ones at start).
     pub signing_keys: Option<SigningKeys>,
+    /// How long ended workflow runs stay for logs (ms).
+    pub run_retention_ms: u64,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             region: "LOCAL".into(),
             rewrites: Vec::new(),
             signing_keys: None,
+            run_retention_ms: 7 * 24 * 3600 * 1000,
         }
     }
 }
@@ -121,6 +124,8 @@ pub(crate) struct Inner {
     /// worker two store reads per wake-up; see `Hint`).
     pub schedule_hint: Hint,
     pub wait_hint: Hint,
+    /// When ended runs were last pruned (ms).
+    pub last_prune: std::sync::atomic::AtomicU64,
     pub transport: Arc<dyn Transport>,
 }
 
@@ -186,6 +191,7 @@ impl Qstash {
                 inflight: AtomicU32::new(0),
                 schedule_hint: Hint::default(),
                 wait_hint: Hint::default(),
+                last_prune: std::sync::atomic::AtomicU64::new(0),
                 transport,
             }),
         };

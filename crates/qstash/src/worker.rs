@@ -93,6 +93,14 @@ impl Qstash {
         let next_schedule = self.inner.schedule_hint.due(now, || self.run_due_schedules(now)).await?;
         let next_flow = self.release_waiters(now).await?;
         let next_wait = self.inner.wait_hint.due(now, || self.run_due_waits(now)).await?;
+        // Once a minute: forget ended workflow runs past their retention.
+        if now.saturating_sub(self.inner.last_prune.load(Ordering::Relaxed)) >= 60_000 {
+            self.inner.last_prune.store(now, Ordering::Relaxed);
+            let dropped = self.prune_runs(now, self.config().run_retention_ms).await?;
+            if dropped > 0 {
+                tracing::debug!(dropped, "ended workflow runs past their retention dropped");
+            }
+        }
         loop {
             let room = self.config().global_parallelism.saturating_sub(self.inflight());
             if room == 0 {

@@ -13,6 +13,7 @@ mod queues;
 mod restart;
 mod schedules;
 mod topics;
+mod workflow;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -379,6 +379,25 @@ impl Qstash {
         Ok(out)
     }
 
+    /// Drops runs that ended more than `retention_ms` ago (their record and step log; their
+    /// DLQ entries stay until deleted). Runs still going are kept whatever their age.
+    pub(crate) async fn prune_runs(&self, now: u64, retention_ms: u64) -> ApiResult<usize> {
+        let cutoff = now.saturating_sub(retention_ms);
+        let old = self.store().one(cmd!["ZRANGEBYSCORE", keys::RUNS, "-inf", cutoff, "LIMIT", 0, 500]).await?.into_bytes_list()?;
+        let mut dropped = 0;
+        for id in old {
+            let id = String::from_utf8_lossy(&id).into_owned();
+            let _g = self.inner.lock.lock().await;
+            match self.load_run(&id).await? {
+                Some(run) if run.state == RunState::Started || run.completed_at.is_some_and(|t| t > cutoff) => continue,
+                _ => {}
+            }
+            self.store().apply(vec![cmd!["DEL", keys::run(&id), keys::run_steps(&id)], cmd!["ZREM", keys::RUNS, &id]]).await?;
+            dropped += 1;
+        }
+        Ok(dropped)
+    }
+
     /// `GET /v2/workflows/runs/{id}` (LazyFetch): the log up to and including `message_id`
     /// (all of it without one). 404 once the run has ended.
     pub async fn lazy_fetch(&self, run_id: &str, message_id: Option<&str>) -> ApiResult<Json> {
