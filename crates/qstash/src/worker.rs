@@ -216,6 +216,11 @@ impl Qstash {
             Ok(None) => return Outcome::Dropped("the workflow run has ended".into()),
             Err(e) => return Outcome::Failed(format!("cannot read the workflow run: {e}")),
         };
+        // Framing headers belong to the transport, not to the forwarded set: a forwarded
+        // `Content-Length` (the workflow SDK forwards all of a direct call's request headers as
+        // the run's, length included) made the client cut every later, longer delivery body short.
+        // Go's client (the hosted service's) ignores these three in a request's header map too.
+        headers.retain(|(k, _)| !["Content-Length", "Transfer-Encoding", "Host"].iter().any(|h| k.eq_ignore_ascii_case(h)));
         let key = self.inner.keys.read().current.clone();
         let signature = match crate::signing::sign(&key, &m.url, &body, now) {
             Ok(s) => s,
@@ -266,9 +271,19 @@ impl Qstash {
             self.after_done(&m).await?;
             return Ok(());
         }
+        let non_retryable = matches!(&outcome, Outcome::Response { status: 489, .. })
+            && outcome.header("Upstash-NonRetryable-Error").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let last_attempt = outcome.is_success() || non_retryable || m.retried >= m.max_retries;
         if let Some(cb) = &m.callback {
-            let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::Callback, None);
-            cmds.extend(self.callback_cmds(&m, cbm, &cbb, now).await?);
+            // Plain QStash calls back after every attempt; a workflow `context.call` request
+            // (`toCallback`) calls its workflow back once, after success or its last attempt
+            // (workflow.md §3.5), or each failed attempt cost the run an extra step and call.
+            let workflow_call =
+                m.workflow.is_some() && crate::workflow::WfHeaders::of(&m.headers).call_type.as_deref() == Some("toCallback");
+            if last_attempt || !workflow_call {
+                let (cbm, cbb) = self.callback_message(&m, &body, cb, &outcome, MsgKind::Callback, None);
+                cmds.extend(self.callback_cmds(&m, cbm, &cbb, now).await?);
+            }
         }
         if outcome.is_success() {
             ev.state = "DELIVERED".into();
@@ -287,9 +302,7 @@ impl Qstash {
             Outcome::Failed(e) | Outcome::Dropped(e) => e.clone(),
         });
         cmds.push(self.event_cmd(&ev));
-        let non_retryable = matches!(&outcome, Outcome::Response { status: 489, .. })
-            && outcome.header("Upstash-NonRetryable-Error").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if non_retryable || m.retried >= m.max_retries {
+        if last_attempt {
             let dlq_id = self.dead_letter(&m, &body, &outcome, ev.error.clone(), now, &mut cmds).await?;
             let mut failed = ev.clone();
             failed.state = "FAILED".into();
@@ -573,5 +586,85 @@ impl Qstash {
             }
         }
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::*;
+
+    const WF: &str = "https://app.example.com/api/wf";
+    const EXT: &str = "https://third.example.com/api";
+
+    /// A workflow run `run_id` at `WF`, its initial delivery done.
+    async fn run(hs: &Harness, run_id: &str, extra: &[(&str, &str)]) {
+        let mut headers = vec![("Upstash-Workflow-RunId", run_id), ("Upstash-Workflow-Init", "true"), ("Upstash-Workflow-Url", WF)];
+        headers.extend_from_slice(extra);
+        hs.publish(WF, &headers, b"initial").await;
+        hs.settle().await;
+    }
+
+    #[tokio::test]
+    async fn a_workflow_call_calls_back_once_after_its_last_attempt() {
+        let hs = harness().await;
+        run(&hs, "wfr_call", &[]).await;
+        hs.t.script(EXT, [Step::Reply(status(503)), Step::Reply(status(503)), Step::Reply(ok())]);
+        hs.publish(
+            EXT,
+            &[
+                ("Upstash-Workflow-RunId", "wfr_call"),
+                ("Upstash-Workflow-Init", "false"),
+                ("Upstash-Workflow-CallType", "toCallback"),
+                ("Upstash-Retries", "2"),
+                ("Upstash-Retry-Delay", "1000"),
+                ("Upstash-Callback", WF),
+                ("Upstash-Callback-Workflow-RunId", "wfr_call"),
+                ("Upstash-Callback-Workflow-CallType", "fromCallback"),
+            ],
+            b"call body",
+        )
+        .await;
+        for _ in 0..3 {
+            hs.settle().await;
+            hs.advance(1_000);
+        }
+        hs.settle().await;
+        assert_eq!(hs.t.requests_to(EXT).len(), 3);
+        // The initial delivery and one callback, carrying the successful attempt.
+        let to_wf = hs.t.requests_to(WF);
+        assert_eq!(to_wf.len(), 2, "{:?}", to_wf.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect::<Vec<_>>());
+        let cb = body_json(&to_wf[1]);
+        assert_eq!(cb["status"], 200);
+        assert_eq!(cb["retried"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_plain_callback_still_follows_every_attempt() {
+        let hs = harness().await;
+        hs.t.script(EXT, [Step::Reply(status(503)), Step::Reply(ok())]);
+        hs.publish(EXT, &[("Upstash-Retries", "1"), ("Upstash-Retry-Delay", "1000"), ("Upstash-Callback", WF)], b"x").await;
+        hs.settle().await;
+        hs.advance(1_000);
+        hs.settle().await;
+        let statuses: Vec<_> = hs.t.requests_to(WF).iter().map(|r| body_json(r)["status"].clone()).collect();
+        assert_eq!(statuses, [503, 200]);
+    }
+
+    #[tokio::test]
+    async fn forwarded_framing_headers_are_not_sent() {
+        let hs = harness().await;
+        // The workflow SDK forwards a direct call's request headers, length included.
+        run(
+            &hs,
+            "wfr_len",
+            &[("Upstash-Forward-Content-Length", "3"), ("Upstash-Forward-Host", "elsewhere"), ("Upstash-Forward-X-User", "u")],
+        )
+        .await;
+        let reqs = hs.t.requests_to(WF);
+        assert_eq!(reqs.len(), 1);
+        let r = &reqs[0];
+        assert!(hdr(r, "Content-Length").is_none() && hdr(r, "Host").is_none(), "{:?}", r.headers);
+        assert_eq!(hdr(r, "X-User"), Some("u"));
+        assert!(r.body.len() > 3);
     }
 }

@@ -348,7 +348,7 @@ impl Qstash {
 
     /// The running runs a bulk cancel's filters name (`workflowUrl` as a prefix unless
     /// `workflowUrlExactMatch=true`, `label`, `fromDate`, `toDate`, `callerIp`,
-    /// `flowControlKey`), at most `count` (default 100).
+    /// `flowControlKey`, `host` and `path` of the workflow URL), at most `count` (default 100).
     pub async fn find_runs(&self, query: &crate::api::Query) -> ApiResult<Vec<String>> {
         let count: usize = query.number("count")?.unwrap_or(100);
         let exact = query.flag("workflowUrlExactMatch");
@@ -356,6 +356,10 @@ impl Qstash {
         let labels = query.all("label");
         let ips = query.all("callerIp");
         let fcs = query.all("flowControlKey");
+        // `host`/`path` (workflow-js `HostPathFilterFields`): without them a host-only filter
+        // matched every run and `client.cancel({filter: {host}})` cancelled them all.
+        let hosts = query.all("host");
+        let paths = query.all("path");
         let from: Option<u64> = query.number("fromDate")?;
         let to: Option<u64> = query.number("toDate")?;
         let ids = self.store().one(cmd!["ZREVRANGE", keys::RUNS, 0, -1]).await?.into_bytes_list()?;
@@ -370,6 +374,8 @@ impl Qstash {
                 && (labels.is_empty() || run.config.labels.iter().any(|l| labels.contains(l)))
                 && (ips.is_empty() || ips.contains(&run.caller_ip))
                 && (fcs.is_empty() || run.config.flow_control.as_ref().is_some_and(|f| fcs.contains(&f.key)))
+                && (hosts.is_empty() || hosts.iter().any(|h| url_host_matches(&run.url, h)))
+                && (paths.is_empty() || paths.iter().any(|p| url_path(&run.url) == p.as_str()))
                 && from.is_none_or(|f| run.created_at >= f)
                 && to.is_none_or(|t| run.created_at <= t);
             if ok {
@@ -412,6 +418,32 @@ impl Qstash {
         };
         Ok(serde_json::to_value(&steps[..upto]).unwrap_or(Json::Null))
     }
+}
+
+/// The authority (`host[:port]`) and the path (`/` when empty) of an absolute URL.
+fn url_parts(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    }
+}
+
+/// Whether a URL's host is `want`: the authority with or without its port, any case.
+fn url_host_matches(url: &str, want: &str) -> bool {
+    let (authority, _) = url_parts(url);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let bare = match authority.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    authority.eq_ignore_ascii_case(want) || bare.eq_ignore_ascii_case(want)
+}
+
+/// A URL's path (`/` when empty).
+fn url_path(url: &str) -> &str {
+    url_parts(url).1
 }
 
 /// Applies a run's configuration to a message where the request set none.
@@ -461,4 +493,22 @@ pub fn header_pairs(v: Option<&Json>) -> HeaderList {
 /// Whether a store reply is nil.
 pub fn is_nil(v: &Value) -> bool {
     *v == Value::Nil
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_path_filters() {
+        let u = "http://127.0.0.1:8080/api/wf/one?x=1";
+        assert!(url_host_matches(u, "127.0.0.1:8080"));
+        assert!(url_host_matches(u, "127.0.0.1"));
+        assert!(!url_host_matches(u, "127.0.0.2"));
+        assert!(url_host_matches("https://App.Example.com/wf", "app.example.com"));
+        assert!(url_host_matches("http://[::1]:9/wf", "[::1]"));
+        assert_eq!(url_path(u), "/api/wf/one");
+        assert_eq!(url_path("https://app.example.com"), "/");
+        assert_eq!(url_path("https://app.example.com?q=1"), "/");
+    }
 }
