@@ -26,14 +26,7 @@ const SELF = path.basename(fileURLToPath(import.meta.url));
  * serves it; this file fails once a workflow_* test exercises an entry still listed here.
  * Keys are `method` or `sub.method`.
  */
-const PENDING_SERVER = new Map([
-  ["logs", "served in a later commit (GET /v2/workflows/events, /v2/workflows/logs)"],
-  ["dlq.list", "served in a later commit (GET /v2/dlq?source=workflow)"],
-  ["dlq.resume", "served in a later commit (POST /v2/workflows/dlq/resume)"],
-  ["dlq.restart", "served in a later commit (POST /v2/workflows/dlq/restart)"],
-  ["dlq.retryFailureFunction", "served in a later commit (POST /v2/workflows/dlq/callback/{dlqId})"],
-  ["dlq.delete", "served in a later commit (DELETE /v2/workflows/dlq)"],
-]);
+const PENDING_SERVER = new Map([]);
 
 /** Context methods that are not steps of their own, with the reason. Keys are `context.method`. */
 const EXCLUDED = new Map([

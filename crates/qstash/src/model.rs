@@ -59,6 +59,9 @@ pub struct CallbackConfig {
     /// The callback message's own failure callback (`Upstash-Callback-Failure-Callback...`).
     #[serde(default)]
     pub failure: Option<Box<CallbackConfig>>,
+    /// Flow control of the callback message (`Upstash-Failure-Callback-Flow-Control-*`).
+    #[serde(default)]
+    pub flow_control: Option<FlowControl>,
 }
 
 /// Flow-control settings a message carries.

@@ -61,6 +61,8 @@ struct CallbackSettings {
     /// The callback's own failure callback (`Upstash-Callback-Failure-Callback` and its settings).
     failure: Option<Box<CallbackSettings>>,
     failure_url: Option<String>,
+    flow_key: Option<String>,
+    flow_value: Option<String>,
     headers: HeaderList,
     method: Option<String>,
     retries: Option<u32>,
@@ -75,8 +77,18 @@ impl CallbackSettings {
             (Some(u), f) => Some(Box::new(f.map(|f| *f).unwrap_or_default().into_config(u))),
             (None, _) => None,
         };
+        let flow_control = self.flow_key.map(|key| {
+            let mut fc = FlowControl { key, ..FlowControl::default() };
+            if let Some(v) = self.flow_value.as_deref().and_then(|v| FlowControlValue::parse(v).ok()) {
+                fc.parallelism = v.parallelism;
+                fc.rate = v.rate;
+                fc.period = v.period_secs.or(v.rate.map(|_| 1));
+            }
+            fc
+        });
         CallbackConfig {
             failure,
+            flow_control,
             url,
             headers: self.headers,
             method: self.method,
@@ -271,6 +283,17 @@ fn apply_callback(s: &mut CallbackSettings, sub: &str, orig: &str, value: &str, 
         return apply_callback(nested, inner, orig_inner, value, &format!("{what} failure callback"));
     }
     match sub {
+        "flow-control-key" => {
+            if v.is_empty() || v.len() > 200 {
+                return Err(ApiError::bad(format!("invalid {what} flow control key: it must be 1 to 200 characters")));
+            }
+            s.flow_key = Some(v.to_string())
+        }
+        "flow-control-value" => {
+            FlowControlValue::parse(v).map_err(|e| ApiError::bad(format!("invalid {what} flow control value {v:?}: {e}")))?;
+            s.flow_value = Some(v.to_string())
+        }
+        "label" => {}
         "method" => s.method = Some(method(v)?),
         "retries" => s.retries = Some(retries(v)?),
         "retry-delay" => s.retry_delay = Some(retry_delay(v)?),

@@ -216,11 +216,6 @@ impl Qstash {
             Ok(None) => return Outcome::Dropped("the workflow run has ended".into()),
             Err(e) => return Outcome::Failed(format!("cannot read the workflow run: {e}")),
         };
-        // Framing headers belong to the transport, not to the forwarded set: a forwarded
-        // `Content-Length` (the workflow SDK forwards all of a direct call's request headers as
-        // the run's, length included) made the client cut every later, longer delivery body short.
-        // Go's client (the hosted service's) ignores these three in a request's header map too.
-        headers.retain(|(k, _)| !["Content-Length", "Transfer-Encoding", "Host"].iter().any(|h| k.eq_ignore_ascii_case(h)));
         let key = self.inner.keys.read().current.clone();
         let signature = match crate::signing::sign(&key, &m.url, &body, now) {
             Ok(s) => s,
@@ -447,6 +442,7 @@ impl Qstash {
             retry_delay: cb.retry_delay.clone().or_else(|| src.retry_delay.clone()),
             timeout_ms: cb.timeout_ms.or(src.timeout_ms),
             failure_callback: cb.failure.as_deref().cloned(),
+            flow_control: cb.flow_control.clone(),
             kind,
             source_message_id: Some(src.id.clone()),
             ..Message::default()

@@ -228,41 +228,50 @@ async fn start_qstash(
 fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Qstash>) {
     let host = if http.ip().is_unspecified() { "127.0.0.1".to_string() } else { http.ip().to_string() };
     let url = format!("http://{host}:{}", http.port());
+    // One write for the whole block, so a reader (the QStash SDK waiting for the "running at"
+    // line, a test) never sees half of it.
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if s.dev {
-        println!("QStash development server is running at {url}");
+        let _ = writeln!(out, "QStash development server is running at {url}");
     }
     if s.tokens_generated || s.dev {
-        println!("# stashd generated these credentials; paste them into your app's environment:");
-        println!("UPSTASH_REDIS_REST_URL={url}");
+        let _ = writeln!(out, "# stashd generated these credentials; paste them into your app's environment:");
+        let _ = writeln!(out, "UPSTASH_REDIS_REST_URL={url}");
         if let Some(t) = &s.redis_token {
-            println!("UPSTASH_REDIS_REST_TOKEN={t}");
+            let _ = writeln!(out, "UPSTASH_REDIS_REST_TOKEN={t}");
         }
         if let Some(t) = &s.redis_readonly_token {
-            println!("UPSTASH_REDIS_REST_READONLY_TOKEN={t}");
+            let _ = writeln!(out, "UPSTASH_REDIS_REST_READONLY_TOKEN={t}");
         }
     }
-    println!("QSTASH_URL={url}");
+    let _ = writeln!(out, "QSTASH_URL={url}");
     if s.qstash.token_generated || s.dev {
         if let Some(t) = &s.qstash.token {
-            println!("QSTASH_TOKEN={t}");
+            let _ = writeln!(out, "QSTASH_TOKEN={t}");
         }
     }
     if let Some(q) = qstash {
         if s.qstash.signing_keys.is_none() || s.dev {
             let k = q.signing_keys();
-            println!("QSTASH_CURRENT_SIGNING_KEY={}", k.current);
-            println!("QSTASH_NEXT_SIGNING_KEY={}", k.next);
+            let _ = writeln!(out, "QSTASH_CURRENT_SIGNING_KEY={}", k.current);
+            let _ = writeln!(out, "QSTASH_NEXT_SIGNING_KEY={}", k.next);
         }
     }
     if let Some(dir) = &s.data_dir {
         if s.tokens_generated {
-            println!(
+            let _ = writeln!(
+                out,
                 "# (kept in {}/tokens.toml; RESP clients use the token as password: redis-cli -p {} -a <token>)",
                 dir.display(),
                 s.port
             );
         }
     }
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
 }
 
 async fn wait_for_signal() {

@@ -208,6 +208,16 @@ async fn batch_input(q: &Qstash, req: &ApiRequest, item: BatchItem) -> ApiResult
 /// the others go out, as the hosted service documents.
 async fn batch(q: &Qstash, req: &ApiRequest) -> ApiResult<ApiResponse> {
     let items: Vec<BatchItem> = body_json(&req.body)?;
+    // A batch of one (what the workflow SDKs send for each step and trigger) answers its item's
+    // refusal as the request's: they ignore error slots, so a refused step would leave its run
+    // stuck without a word.
+    if items.len() == 1 {
+        if let Some(item) = items.into_iter().next() {
+            let a = q.accept(batch_input(q, req, item).await?).await?;
+            return Ok(ApiResponse::json(StatusCode::OK, &Json::Array(vec![a.json])));
+        }
+        return Ok(ApiResponse::json(StatusCode::OK, &Json::Array(Vec::new())));
+    }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let accepted = match batch_input(q, req, item).await {
@@ -316,7 +326,9 @@ async fn workflows(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
                 "method": req.method.as_str(),
                 "header": crate::model::header_map(&headers),
                 "body": crate::model::b64(&req.body),
-                "proto": "HTTP/1.1",
+                // The SDK rebuilds the URL as `${proto}://${host}${url}`: the scheme, as Go's
+                // reverse proxies put it in X-Forwarded-Proto.
+                "proto": req.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http"),
                 "host": host,
                 "url": url,
             });
