@@ -28,7 +28,8 @@ export function newToken() {
   return `tok${randomBytes(16).toString("hex")}`; // never starts with "-" (clap would read a flag)
 }
 
-function freePort() {
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

@@ -10,12 +10,11 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
 import { Client, Receiver } from "@upstash/qstash";
-import { newToken, startStashd, stashdBinary } from "./harness.mjs";
+import { freePort, newToken, startStashd, stashdBinary } from "./harness.mjs";
 
 /** The well-known QStash development credentials (reference §8.1), which `stashd dev` uses. */
 export const DEV_CREDENTIALS = {
@@ -276,17 +275,6 @@ export async function startReceiver({ receiver, tolerance = () => 5, handler, ve
 // ---------------------------------------------------------------------------------------------
 // `stashd dev` (for the QSTASH_DEV suite): the HTTP port is `--port`, the RESP port `--resp-port`.
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `stashd dev --port <http> --resp-port <resp>`; resolves once it printed its ready line. */
 export async function startStashdDev() {

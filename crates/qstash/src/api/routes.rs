@@ -355,17 +355,7 @@ async fn workflows(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> A
         }
         (&Method::DELETE, ["dlq"]) => {
             let (ids, cursor) = q.workflow_dlq_targets(query, ids_from(req, query, "dlqIds")?).await?;
-            let mut n = 0u64;
-            for id in ids {
-                if q.delete_dlq(&id).await? {
-                    n += 1;
-                }
-            }
-            let mut o = json!({ "deleted": n });
-            if let Some(c) = cursor {
-                o["cursor"] = json!(c);
-            }
-            Ok(ApiResponse::json(StatusCode::OK, &o))
+            delete_dlq_entries(q, ids, cursor).await
         }
         (&Method::POST, ["dlq", action @ ("resume" | "restart"), rest @ ..]) if rest.len() <= 1 => {
             let opts = options(req, query)?;
@@ -507,17 +497,7 @@ async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResu
         (&Method::DELETE, []) => {
             let ids = ids_from(req, query, "dlqIds")?;
             let (targets, cursor) = bulk_targets(q, &ids, query, count()?).await?;
-            let mut n = 0u64;
-            for id in targets {
-                if q.delete_dlq(&id).await? {
-                    n += 1;
-                }
-            }
-            let mut o = json!({ "deleted": n });
-            if let Some(c) = cursor {
-                o["cursor"] = json!(c);
-            }
-            Ok(ApiResponse::json(StatusCode::OK, &o))
+            delete_dlq_entries(q, targets, cursor).await
         }
         (&Method::POST, ["retry", id]) => {
             let opts = options(req, query)?;
@@ -540,6 +520,21 @@ async fn dlq(q: &Qstash, req: &ApiRequest, query: &Query, tail: &str) -> ApiResu
         }
         _ => Err(not_found(req)),
     }
+}
+
+/// Deletes DLQ entries; answers `{"deleted": n, "cursor"?}`.
+async fn delete_dlq_entries(q: &Qstash, ids: Vec<String>, cursor: Option<String>) -> ApiResult<ApiResponse> {
+    let mut n = 0u64;
+    for id in ids {
+        if q.delete_dlq(&id).await? {
+            n += 1;
+        }
+    }
+    let mut o = json!({ "deleted": n });
+    if let Some(c) = cursor {
+        o["cursor"] = json!(c);
+    }
+    Ok(ApiResponse::json(StatusCode::OK, &o))
 }
 
 /// The DLQ entries a bulk operation acts on: the named ids, or a page of the filtered list.
