@@ -83,3 +83,37 @@ async fn ended_runs_are_pruned_after_their_retention_and_running_ones_stay() {
     assert!(hs.q.run_steps("wfr_old", None).await.unwrap().is_empty());
     assert!(hs.q.load_run("wfr_running").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn bad_input_gets_clear_errors_and_creates_nothing() {
+    let hs = harness().await;
+    // Unknown runs: ending one, fetching its log, waiting in it, a webhook to it.
+    assert_eq!(hs.q.end_run("wfr_none", false, None).await.unwrap_err().status, StatusCode::NOT_FOUND);
+    assert_eq!(hs.q.lazy_fetch("wfr_none", None).await.unwrap_err().status, StatusCode::NOT_FOUND);
+    let wait = bytes::Bytes::from_static(br#"{"url":"https://app.example/wf","step":{"stepId":1}}"#);
+    assert_eq!(hs.q.wait("ev", "wfr_none", Vec::new(), &wait).await.unwrap_err().status, StatusCode::NOT_FOUND);
+    let hook = hs.q.webhook("wfr_none", "ev", serde_json::json!({"method": "POST"})).await.unwrap_err();
+    assert_eq!(hook.status, StatusCode::NOT_FOUND);
+    // A step into an unknown run is refused and leaves nothing behind.
+    let e = hs.try_publish(WF, None, &wf_headers("wfr_none", "false"), b"{}").await.unwrap_err();
+    assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    assert!(hs.q.load_run("wfr_none").await.unwrap().is_none());
+    hs.settle().await;
+    assert_eq!(hs.t.count(), 0);
+    // A notify nobody waits for resolves nothing; a malformed wait request is refused.
+    assert!(hs.q.notify("nobody", &bytes::Bytes::from_static(b"x"), None).await.unwrap().is_empty());
+    hs.publish(WF, &wf_headers("wfr_b", "true"), b"{}").await;
+    let bad = hs.q.wait("ev", "wfr_b", Vec::new(), &bytes::Bytes::from_static(b"not json")).await.unwrap_err();
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(hs.q.waiters("ev").await.unwrap().is_empty());
+    // A malformed invoke envelope creates no run.
+    let mut inv = wf_headers("wfr_c", "true");
+    inv.push(("Upstash-Workflow-Invoke", "true"));
+    assert_eq!(hs.try_publish(WF, None, &inv, b"{oops").await.unwrap_err().status, StatusCode::BAD_REQUEST);
+    assert!(hs.q.load_run("wfr_c").await.unwrap().is_none());
+    // A step body that is not JSON is kept as sent (the SDK owns its format) and logs still read.
+    hs.publish(WF, &wf_headers("wfr_b", "false"), b"\xff not a step").await;
+    hs.settle().await;
+    let logs = hs.q.workflow_logs(&crate::api::Query::parse("workflowRunId=wfr_b")).await.unwrap();
+    assert_eq!(logs["runs"].as_array().map(Vec::len), Some(1));
+}
