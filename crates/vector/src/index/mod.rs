@@ -1,0 +1,1 @@
+//! Index structures and scoring.
