@@ -612,6 +612,13 @@ mod tests {
     }
 
     #[test]
+    fn indexes_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<DenseIndex>();
+        send_sync::<crate::index::SparseIndex>();
+    }
+
+    #[test]
     fn upsert_get_delete() {
         let mut idx = DenseIndex::new(2, Similarity::Cosine).unwrap();
         assert!(idx.is_empty());
@@ -819,6 +826,16 @@ mod tests {
         let queries: Vec<Vec<f32>> = (0..50).map(|_| rng.vector(12)).collect();
         let r = recall(&idx, &queries, 10, None);
         assert!(r >= 0.95, "recall after deletes {r}");
+        // Filtered searches skip the tombstones too, on both plans.
+        let broad = |id: &str| id[1..].parse::<usize>().is_ok_and(|n| n % 2 == 0);
+        let narrow = |id: &str| id[1..].parse::<usize>().is_ok_and(|n| n % 97 == 0);
+        for q in &queries[..10] {
+            for f in [&broad as IdFilter<'_>, &narrow] {
+                let hits = idx.search(q, 10, Some(f)).unwrap();
+                assert_eq!(hits.len(), 10);
+                assert!(hits.iter().all(|h| f(&h.id) && idx.contains(&h.id)));
+            }
+        }
         // Re-insert into the freed slots.
         for i in (0..3000).step_by(3) {
             idx.upsert(&format!("w{i}"), &vectors[i]).unwrap();

@@ -17,6 +17,18 @@
 //!
 //! Ties in score are broken by id (ascending), never by internal slot numbers, so results do not
 //! depend on the order in which a store replays its records on start.
+//!
+//! Driving the indexes (what the HTTP face and the store do):
+//!
+//! * One [`DenseIndex`] and/or [`SparseIndex`] per namespace, behind a lock (searches take `&self`,
+//!   writes `&mut self`; both types are `Send + Sync + Clone`).
+//! * Metadata, `data`, insertion order (for `range`) and the wire form of vectors stay in the store;
+//!   [`DenseIndex::get`] returns the vector exactly as upserted, [`SparseIndex::get`] sorted by index.
+//! * A hybrid query searches both indexes with candidate lists deeper than `top_k` and fuses them
+//!   with [`fuse`]; a query with only one component returns that component's raw scores.
+//! * Resumable queries can search again with a larger `top_k` and skip what was already returned.
+//! * Dimension, `top_k` and id limits are the face's to enforce; the indexes only reject malformed
+//!   vectors ([`IndexError`]).
 
 pub mod dense;
 mod hnsw;

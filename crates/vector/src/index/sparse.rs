@@ -586,3 +586,62 @@ mod tests {
         assert!("BM42".parse::<Weighting>().is_err());
     }
 }
+
+/// Latency on a larger seeded set; run with `cargo test --release -- --nocapture`.
+#[cfg(test)]
+mod release_tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(debug_assertions, ignore = "release-mode test: cargo test --release")]
+    fn search_100k_zipf_documents() {
+        // 100k documents of 40 terms drawn Zipf-like from a 30k vocabulary; queries of 5 terms.
+        let mut s = 42u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let term = |next: &mut dyn FnMut() -> u64| {
+            // Inverse-CDF of ~1/rank: exp(u · ln(V)).
+            let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            ((30_000f64).ln() * u).exp() as u32
+        };
+        let mut idx = SparseIndex::new();
+        let t = Instant::now();
+        for d in 0..100_000 {
+            let mut terms: Vec<u32> = (0..40).map(|_| term(&mut next)).collect();
+            terms.sort_unstable();
+            terms.dedup();
+            let values = terms.iter().map(|t| 1.0 / (1.0 + *t as f32).ln()).collect();
+            idx.upsert(&format!("doc-{d}"), SparseVector::new(terms, values).unwrap());
+        }
+        eprintln!("sparse build 100k docs: {:.2} s, {:?}", t.elapsed().as_secs_f64(), idx.stats());
+        let queries: Vec<SparseVector> = (0..200)
+            .map(|_| {
+                let mut terms: Vec<u32> = (0..5).map(|_| term(&mut next)).collect();
+                terms.sort_unstable();
+                terms.dedup();
+                let n = terms.len();
+                SparseVector::new(terms, vec![1.0; n]).unwrap()
+            })
+            .collect();
+        for weighting in [Weighting::None, Weighting::Idf] {
+            let t = Instant::now();
+            for q in &queries {
+                assert!(!idx.search(q, 10, weighting, None).is_empty());
+            }
+            let us = t.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
+            eprintln!("sparse search {weighting}: {us:.0} µs/query");
+        }
+        let rare = |id: &str| id.ends_with("99");
+        let t = Instant::now();
+        for q in &queries {
+            let _ = idx.search(q, 10, Weighting::Idf, Some(&rare));
+        }
+        eprintln!("sparse search IDF, 1% filter: {:.0} µs/query", t.elapsed().as_secs_f64() * 1e6 / queries.len() as f64);
+    }
+}
