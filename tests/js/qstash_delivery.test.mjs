@@ -6,18 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { QstashError } from "@upstash/qstash";
-import { HANG, useQstash } from "./qstash_harness.mjs";
+import { HANG, rejectsWith, useQstash } from "./qstash_harness.mjs";
 
 const ctx = useQstash();
-
-async function rejectsWith(promise, status) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
-    assert.equal(e.status, status, `status of ${e.message}`);
-    assert.equal(typeof JSON.parse(e.message).error, "string");
-    return true;
-  });
-}
 
 /** The events of one message, oldest first. */
 async function history(messageId) {

@@ -5,46 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { QstashError } from "@upstash/qstash";
-import { sleep, useQstash } from "./qstash_harness.mjs";
+import { holdingReceiver, rejectsWith, sleep, useQstash } from "./qstash_harness.mjs";
 
 const ctx = useQstash();
-
-async function rejectsWith(promise, status) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
-    assert.equal(e.status, status, `status of ${e.message}`);
-    assert.equal(typeof JSON.parse(e.message).error, "string");
-    return true;
-  });
-}
-
-/** A receiver that holds every request until released; tracks the most in flight at once. */
-async function holdingReceiver() {
-  const pending = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const r = await ctx.receiver({
-    handler: () =>
-      new Promise((resolve) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        pending.push(() => {
-          inFlight--;
-          resolve({ status: 200 });
-        });
-      }),
-  });
-  return Object.assign(r, {
-    inFlight: () => inFlight,
-    maxInFlight: () => maxInFlight,
-    releaseOne() {
-      pending.shift()();
-    },
-    releaseAll() {
-      while (pending.length) pending.shift()();
-    },
-  });
-}
 
 /** Polls flowControl.get(key) until `pred` holds (real time, briefly). */
 async function waitForFlow(key, pred, timeout = 5_000) {
@@ -59,7 +22,7 @@ async function waitForFlow(key, pred, timeout = 5_000) {
 
 describe("flow control", () => {
   test("parallelism caps the deliveries in flight for a key", async () => {
-    const r = await holdingReceiver();
+    const r = await holdingReceiver(ctx);
     const flowControl = { key: "fc-par", parallelism: 2 };
     for (let i = 0; i < 5; i++) await ctx.client.publish({ url: r.url(`/fc/${i}`), body: `${i}`, flowControl });
     await r.waitFor(2);

@@ -6,6 +6,7 @@
 // Time: QStash's delays, retries, backoff and cron run on the server clock, which tests move
 // with `q.jumpClock(ms)` instead of sleeping. Deliveries are then signed with a clock that runs
 // ahead of this process's, so receivers verify with a clock tolerance of the total jump.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -13,7 +14,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
-import { Client, Receiver } from "@upstash/qstash";
+import { Client, QstashError, Receiver } from "@upstash/qstash";
 import { freePort, newToken, startStashd, stashdBinary } from "./harness.mjs";
 
 /** The well-known QStash development credentials (reference §8.1), which `stashd dev` uses. */
@@ -341,4 +342,50 @@ export async function waitForLogs(client, filter, count = 1, { timeout = 5_000 }
     }
     await sleep(25);
   }
+}
+
+/**
+ * Awaits `promise` to reject with a QstashError of `status` whose body is `{"error": "..."}`
+ * (matching `pattern`, when given).
+ */
+export async function rejectsWith(promise, status, pattern) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
+    assert.equal(e.status, status, `status of ${e.message}`);
+    const body = JSON.parse(e.message);
+    assert.equal(typeof body.error, "string", `error body ${e.message}`);
+    if (pattern) assert.match(body.error, pattern);
+    return true;
+  });
+}
+
+/** A receiver of `ctx` that holds each request until released; tracks the most in flight at once. */
+export async function holdingReceiver(ctx) {
+  const pending = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const r = await ctx.receiver({
+    handler: () =>
+      new Promise((resolve) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        pending.push(() => {
+          inFlight--;
+          resolve({ status: 200 });
+        });
+      }),
+  });
+  return Object.assign(r, {
+    inFlight: () => inFlight,
+    maxInFlight: () => maxInFlight,
+    /** Answers the oldest held request. */
+    releaseOne() {
+      const next = pending.shift();
+      if (!next) throw new Error("nothing held");
+      next();
+    },
+    releaseAll() {
+      while (pending.length) pending.shift()();
+    },
+  });
 }

@@ -6,22 +6,11 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { QstashError, Receiver, upstash } from "@upstash/qstash";
-import { useQstash, waitForLogs } from "./qstash_harness.mjs";
+import { rejectsWith, useQstash, waitForLogs } from "./qstash_harness.mjs";
 
 const ctx = useQstash();
 const serverNow = () => Date.now() + ctx.q.jumpedMs;
 const redacted = (v) => `REDACTED:${createHash("sha256").update(v).digest("hex")}`;
-
-async function rejectsWith(promise, status, pattern) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
-    assert.equal(e.status, status, `status of ${e.message}`);
-    const body = JSON.parse(e.message);
-    assert.equal(typeof body.error, "string", `error body ${e.message}`);
-    if (pattern) assert.match(body.error, pattern);
-    return true;
-  });
-}
 
 describe("publish", () => {
   test("publish delivers the raw body, signed, with forwarded headers and no QStash-only headers", async () => {

@@ -4,51 +4,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { QstashError } from "@upstash/qstash";
-import { sleep, useQstash, waitForLogs } from "./qstash_harness.mjs";
+import { holdingReceiver, rejectsWith, sleep, useQstash, waitForLogs } from "./qstash_harness.mjs";
 
 const ctx = useQstash();
-
-async function rejectsWith(promise, status) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
-    assert.equal(e.status, status, `status of ${e.message}`);
-    assert.equal(typeof JSON.parse(e.message).error, "string");
-    return true;
-  });
-}
-
-/**
- * A receiver that holds each request until released; records how many were in flight at most.
- */
-async function holdingReceiver() {
-  const pending = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const r = await ctx.receiver({
-    handler: () =>
-      new Promise((resolve) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        pending.push(() => {
-          inFlight--;
-          resolve({ status: 200 });
-        });
-      }),
-  });
-  return Object.assign(r, {
-    inFlight: () => inFlight,
-    maxInFlight: () => maxInFlight,
-    /** Answers the oldest held request. */
-    releaseOne() {
-      const next = pending.shift();
-      if (!next) throw new Error("nothing held");
-      next();
-    },
-    releaseAll() {
-      while (pending.length) pending.shift()();
-    },
-  });
-}
 
 describe("queues", () => {
   test("upsert, get, list, pause, resume and delete", async () => {
@@ -87,7 +45,7 @@ describe("queues", () => {
   });
 
   test("parallelism 1 delivers strictly in order, one at a time", async () => {
-    const r = await holdingReceiver();
+    const r = await holdingReceiver(ctx);
     const queue = ctx.client.queue({ queueName: "q-fifo" });
     await queue.upsert({ parallelism: 1 });
     const ids = [];
@@ -130,7 +88,7 @@ describe("queues", () => {
 
   test("the next message also waits for the current one's callback (reference §2.2)", async () => {
     const r = await ctx.receiver();
-    const cb = await holdingReceiver();
+    const cb = await holdingReceiver(ctx);
     const queue = ctx.client.queue({ queueName: "q-callback" });
     await queue.enqueue({ url: r.url("/cbq/0"), body: "0", callback: cb.url("/cb") });
     await queue.enqueue({ url: r.url("/cbq/1"), body: "1" });
@@ -143,7 +101,7 @@ describe("queues", () => {
   });
 
   test("parallelism 2 lets two messages run at once, never three", async () => {
-    const r = await holdingReceiver();
+    const r = await holdingReceiver(ctx);
     const queue = ctx.client.queue({ queueName: "q-par2" });
     await queue.upsert({ parallelism: 2 });
     for (let i = 0; i < 4; i++) await queue.enqueue({ url: r.url(`/par/${i}`), body: `${i}` });

@@ -4,19 +4,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { QstashError } from "@upstash/qstash";
-import { useQstash, waitForLogs } from "./qstash_harness.mjs";
+import { rejectsWith, useQstash, waitForLogs } from "./qstash_harness.mjs";
 
 const ctx = useQstash();
 const serverNow = () => Date.now() + ctx.q.jumpedMs;
-
-async function rejectsWith(promise, status) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${e}`);
-    assert.equal(e.status, status, `status of ${e.message}`);
-    assert.equal(typeof JSON.parse(e.message).error, "string");
-    return true;
-  });
-}
 
 /** Moves the server clock just past the schedule's next run and returns that run time. */
 async function runNext(scheduleId) {
