@@ -8,41 +8,14 @@
 // file blocks that path: any HTTPS request and any spawn other than stashd's own throw a clear
 // error, so a broken health check fails the test instead of downloading anything.
 import assert from "node:assert/strict";
-import childProcess from "node:child_process";
 import http from "node:http";
-import https from "node:https";
-import { syncBuiltinESMExports } from "node:module";
 import { after, before, test } from "node:test";
-import { stashdBinary } from "./harness.mjs";
+import { guardDevServerDownloads } from "./dev_guard.mjs";
 import { DEV_CREDENTIALS, startReceiver, startStashdDev } from "./qstash_harness.mjs";
 
 // ---- Guards --------------------------------------------------------------------------------------
-// The SDK imports node:https and node:child_process lazily (`await import(...)`) when it needs
-// them; syncBuiltinESMExports() makes those imports see the guarded functions.
-const blocked = [];
-const BLOCK = "blocked by qstash_dev.test.mjs: the SDK tried to download or spawn a dev server";
-for (const fn of ["get", "request"]) {
-  https[fn] = (...args) => {
-    blocked.push(`https.${fn} ${String(args[0])}`);
-    throw new Error(`${BLOCK} (https.${fn} ${String(args[0])})`);
-  };
-}
-const realSpawn = childProcess.spawn;
-const allowedBinary = stashdBinary();
-childProcess.spawn = (file, ...rest) => {
-  if (file !== allowedBinary) {
-    blocked.push(`spawn ${file}`);
-    throw new Error(`${BLOCK} (spawn ${file})`);
-  }
-  return realSpawn(file, ...rest);
-};
-for (const fn of ["execFile", "execFileSync", "exec", "execSync"]) {
-  childProcess[fn] = (...args) => {
-    blocked.push(`${fn} ${String(args[0])}`);
-    throw new Error(`${BLOCK} (${fn})`);
-  };
-}
-syncBuiltinESMExports();
+// Installed before the SDK is imported (see dev_guard.mjs).
+const blocked = guardDevServerDownloads("qstash_dev.test.mjs");
 const { Client, Receiver } = await import("@upstash/qstash");
 
 // ---- The dev server ------------------------------------------------------------------------------

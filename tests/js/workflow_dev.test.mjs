@@ -7,37 +7,11 @@
 // As in qstash_dev.test.mjs, downloading or spawning a dev server is blocked, so a failed health
 // check fails the test instead of fetching anything.
 import assert from "node:assert/strict";
-import childProcess from "node:child_process";
-import https from "node:https";
-import { syncBuiltinESMExports } from "node:module";
 import { after, before, test } from "node:test";
-import { stashdBinary } from "./harness.mjs";
+import { guardDevServerDownloads } from "./dev_guard.mjs";
 import { startStashdDev } from "./qstash_harness.mjs";
 
-const blocked = [];
-const BLOCK = "blocked by workflow_dev.test.mjs: the SDK tried to download or spawn a dev server";
-for (const fn of ["get", "request"]) {
-  https[fn] = (...args) => {
-    blocked.push(`https.${fn} ${String(args[0])}`);
-    throw new Error(`${BLOCK} (https.${fn} ${String(args[0])})`);
-  };
-}
-const realSpawn = childProcess.spawn;
-const allowedBinary = stashdBinary();
-childProcess.spawn = (file, ...rest) => {
-  if (file !== allowedBinary) {
-    blocked.push(`spawn ${file}`);
-    throw new Error(`${BLOCK} (spawn ${file})`);
-  }
-  return realSpawn(file, ...rest);
-};
-for (const fn of ["execFile", "execFileSync", "exec", "execSync"]) {
-  childProcess[fn] = (...args) => {
-    blocked.push(`${fn} ${String(args[0])}`);
-    throw new Error(`${BLOCK} (${fn})`);
-  };
-}
-syncBuiltinESMExports();
+const blocked = guardDevServerDownloads("workflow_dev.test.mjs");
 const { Client, serve } = await import("@upstash/workflow");
 const { deferred, startApp, waitUntil } = await import("./workflow_harness.mjs");
 
