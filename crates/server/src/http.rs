@@ -1,6 +1,6 @@
 //! The HTTP listener shared by every HTTP face: one hyper HTTP/1.1 connection per accepted
-//! socket, and the router: `/v2/...` goes to the QStash face with its raw path, everything else
-//! to the Redis REST face (`/vector/...` joins later). CORS is answered here, per face.
+//! socket, and the router: `/vector/...` and `/v2/vector/...` go to the Vector face, other
+//! `/v2/...` to the QStash face with its raw path, everything else to the Redis REST face. CORS is answered here, per face.
 //!
 //! hyper is driven directly (no router framework): the REST face routes by hand anyway, because
 //! the path form makes any path a potential command, and skipping the framework's layers roughly
@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::qstash_face::{self, QstashSlot};
 use crate::rest_face::{self, RestState};
+use crate::vector_face::{self, VectorSlot};
 
 /// What the HTTP faces need.
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct HttpState {
     pub rest: RestState,
     /// The QStash face.
     pub qstash: QstashSlot,
+    /// The Vector face.
+    pub vector: VectorSlot,
 }
 
 /// A response body: a whole buffer (every ordinary reply) or a stream of chunks (SSE).
@@ -90,12 +93,15 @@ async fn handle(state: &HttpState, req: Request<Incoming>, peer: std::net::Socke
     let origin = req.headers().get(header::ORIGIN).cloned();
     // `/llm/...` is the deprecated Upstash LLM API of the QStash SDK: the QStash face refuses it
     // in its own terms instead of the REST face reading it as a Redis command.
-    let qstash = req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/llm/");
+    let vector = vector_face::owns(req.uri().path());
+    let qstash = !vector && (req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/llm/"));
     if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-        let methods = if qstash { "GET,POST,PUT,PATCH,DELETE,HEAD" } else { "GET,POST,PUT,HEAD" };
+        let methods = if qstash || vector { "GET,POST,PUT,PATCH,DELETE,HEAD" } else { "GET,POST,PUT,HEAD" };
         return preflight(req.headers(), origin, methods);
     }
-    let (mut resp, exposed) = if qstash {
+    let (mut resp, exposed) = if vector {
+        (vector_face::handle(&state.vector, req, state.rest.max_request_size).await, None)
+    } else if qstash {
         (qstash_face::handle(&state.qstash, req, peer).await, None)
     } else {
         (rest_face::handle(&state.rest, req).await, Some("upstash-sync-token"))

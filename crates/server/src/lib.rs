@@ -1,5 +1,5 @@
 //! The stashd server: configuration, listeners, and the faces (RESP over TCP, Upstash REST and
-//! QStash over HTTP) that translate wire requests into calls of the engine or the products.
+//! QStash and Vector over HTTP) that translate wire requests into calls of the engine or the products.
 
 pub mod alloc;
 pub mod config;
@@ -10,3 +10,4 @@ pub mod resp_face;
 pub mod rest_face;
 pub mod run;
 pub mod sse;
+pub mod vector_face;

@@ -44,6 +44,9 @@ pub enum RunError {
     /// QStash could not start (its store, its HTTP client).
     #[error("cannot start QStash: {0}")]
     Qstash(String),
+    /// Vector could not start (its model, its indexes).
+    #[error("cannot start Vector: {0}")]
+    Vector(String),
 }
 
 /// Runs the server until a termination signal.
@@ -123,7 +126,8 @@ async fn serve(s: Settings) -> Result<(), RunError> {
     let resp_task = resp_listener.map(|l| tokio::spawn(crate::resp_face::serve(l, engine.clone(), stop_rx.clone())));
     let rest = RestState { engine: engine.clone(), max_request_size: s.max_request_size };
     let qstash_slot: crate::qstash_face::QstashSlot = Arc::new(OnceLock::new());
-    let state = crate::http::HttpState { rest, qstash: qstash_slot.clone() };
+    let vector_slot: crate::vector_face::VectorSlot = Arc::new(OnceLock::new());
+    let state = crate::http::HttpState { rest, qstash: qstash_slot.clone(), vector: vector_slot.clone() };
     let http_task = tokio::spawn(crate::http::serve(http_listener, state, stop_rx.clone()));
     let products: Arc<OnceLock<stashd_store::Embedded>> = Arc::new(OnceLock::new());
     let cron = tokio::spawn(cron(engine.clone(), products.clone(), stop_rx.clone()));
@@ -137,7 +141,12 @@ async fn serve(s: Settings) -> Result<(), RunError> {
             return Err(e);
         }
     };
-    print_banner(&s, http_addr, qstash_slot.get());
+    if let Err(e) = start_vector(&s, &store, http_addr, &vector_slot).await {
+        let _ = stop_tx.send(true);
+        store.shutdown();
+        return Err(e);
+    }
+    print_banner(&s, http_addr, qstash_slot.get(), vector_slot.get());
 
     if let Some(dir) = s.data_dir.clone() {
         let e = engine.clone();
@@ -225,7 +234,51 @@ async fn start_qstash(
     Ok(store)
 }
 
-fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Qstash>) {
+/// Loads the dense embedding model (when configured) and opens Vector on the shared store:
+/// its catalog, the configured indexes and every index's vectors, rebuilt in memory.
+async fn start_vector(
+    s: &Settings,
+    store: &stashd_store::Embedded,
+    http: SocketAddr,
+    slot: &crate::vector_face::VectorSlot,
+) -> Result<(), RunError> {
+    let vs = &s.vector;
+    let dense: Option<Arc<dyn stashd_vector::embed::DenseEmbedder>> = match &vs.model_dir {
+        Some(dir) => {
+            let dir = dir.clone();
+            let started = std::time::Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || stashd_vector::embed::BertEmbedder::load(&dir))
+                .await
+                .map_err(|e| RunError::Vector(e.to_string()))?
+                .map_err(|e| RunError::Vector(format!("embedding model: {e}")))?;
+            tracing::info!(ms = started.elapsed().as_millis() as u64, model = %vs.model_name, "embedding model loaded");
+            Some(Arc::new(loaded))
+        }
+        None => None,
+    };
+    let mut indexes = vs.indexes.clone();
+    if s.dev && indexes.is_empty() {
+        // `stashd dev`: the default index answers to the well-known development tokens.
+        indexes.push(stashd_vector::IndexSpec {
+            name: "default".into(),
+            dimension: Some(dense.as_ref().map_or(stashd_vector::service::DEFAULT_MODEL_DIMENSION, |m| m.dimension())),
+            dense_model: dense.as_ref().map(|_| vs.model_name.clone()),
+            token: s.redis_token.clone(),
+            readonly_token: s.redis_readonly_token.clone(),
+            ..Default::default()
+        });
+    }
+    let models = stashd_vector::Models { dense, dense_name: vs.model_name.clone(), bm25: Arc::new(stashd_vector::embed::Bm25::new()) };
+    let cfg = stashd_vector::VectorConfig { admin_token: vs.admin_token.clone().unwrap_or_default(), models, indexes };
+    let shared: stashd_store::SharedStore = Arc::new(store.clone());
+    let v = stashd_vector::Vector::open(shared, cfg).await.map_err(RunError::Vector)?;
+    let host = if http.ip().is_unspecified() { "127.0.0.1".to_string() } else { http.ip().to_string() };
+    v.set_public_base(format!("{host}:{}", http.port()));
+    let _ = slot.set(v);
+    Ok(())
+}
+
+fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Qstash>, vector: Option<&stashd_vector::Vector>) {
     let host = if http.ip().is_unspecified() { "127.0.0.1".to_string() } else { http.ip().to_string() };
     let url = format!("http://{host}:{}", http.port());
     // One write for the whole block, so a reader (the QStash SDK waiting for the "running at"
@@ -256,6 +309,18 @@ fn print_banner(s: &Settings, http: SocketAddr, qstash: Option<&stashd_qstash::Q
             let k = q.signing_keys();
             let _ = writeln!(out, "QSTASH_CURRENT_SIGNING_KEY={}", k.current);
             let _ = writeln!(out, "QSTASH_NEXT_SIGNING_KEY={}", k.next);
+        }
+    }
+    if let Some(v) = vector {
+        for def in v.definitions() {
+            let _ = writeln!(out, "# vector index {} ({}, dimension {}, {})", def.name, def.kind.as_str(), def.dimension, def.similarity);
+            let _ = writeln!(out, "UPSTASH_VECTOR_REST_URL={url}/vector/{}", def.name);
+            let _ = writeln!(out, "UPSTASH_VECTOR_REST_TOKEN={}", def.token);
+            let _ = writeln!(out, "UPSTASH_VECTOR_REST_READONLY_TOKEN={}", def.readonly_token);
+        }
+        if s.vector.admin_token_generated || s.dev {
+            let _ = writeln!(out, "# Vector Developer API ({url}/v2/vector/index), Bearer token:");
+            let _ = writeln!(out, "UPSTASH_VECTOR_ADMIN_TOKEN={}", v.admin_token());
         }
     }
     if let Some(dir) = &s.data_dir {
