@@ -458,6 +458,37 @@ impl DenseIndex {
         Ok((self.finish(p, sd, cands, top_k), SearchPlan::Graph))
     }
 
+    /// The graph walk alone, without the planner and without the exact fallback: at most `top_k`
+    /// hits found by walking the HNSW graph with candidate list `ef` (default
+    /// [`DenseParams::ef_search`], raised to `top_k`), filter applied during the walk. `None` when
+    /// the index has no graph. For tests and benchmarks of the graph itself; [`search`](Self::search)
+    /// is what serves queries.
+    pub fn search_graph(
+        &self,
+        query: &[f32],
+        top_k: usize,
+        filter: Option<IdFilter<'_>>,
+        ef: Option<usize>,
+    ) -> Result<Option<Vec<Hit>>, IndexError> {
+        self.check(query)?;
+        let Some(graph) = &self.graph else {
+            return Ok(None);
+        };
+        if top_k == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let (sd, inv) = Self::norms(query);
+        let p = Probe { v: query, inv_norm: inv };
+        let ef = ef.unwrap_or(self.params.ef_search).max(top_k);
+        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
+        let result = match filter {
+            None => graph.search(&space, p, ef, &mut |s| self.ids[s as usize].is_some(), usize::MAX),
+            Some(f) => graph.search(&space, p, ef, &mut |s| self.ids[s as usize].as_deref().is_some_and(f), usize::MAX),
+        };
+        let cands = result.found.into_iter().map(|c| (c.key, c.slot)).collect();
+        Ok(Some(self.finish(p, sd, cands, top_k)))
+    }
+
     /// The exact answer by a full scan (what [`search`](Self::search) approximates).
     pub fn search_exact(&self, query: &[f32], top_k: usize, filter: Option<IdFilter<'_>>) -> Result<Vec<Hit>, IndexError> {
         self.check(query)?;

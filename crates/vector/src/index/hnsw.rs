@@ -22,7 +22,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::similarity::{dot, l2_squared, Similarity};
+use super::similarity::{dot, l2_squared, prefetch, Similarity};
 
 /// Highest level a node can get (the expected top level for a billion nodes at M=16 is ~7).
 const MAX_LEVEL: usize = 15;
@@ -345,6 +345,9 @@ impl Hnsw {
             // Gather the unvisited links first: their vector loads then overlap in the loop below.
             fresh.clear();
             fresh.extend(self.links(c.slot, level).iter().copied().filter(|&n| visited.insert(n)));
+            for &n in &fresh {
+                prefetch(space.vector(n));
+            }
             for &n in &fresh {
                 if visits >= budget {
                     exhausted = true;
