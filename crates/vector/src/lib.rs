@@ -2,5 +2,6 @@
 //! metadata, queried by similarity with metadata filters. Work in progress: the filter language
 //! and the index structures land first; the HTTP face and the store come with issue 15.
 
+pub mod embed;
 pub mod filter;
 pub mod index;
