@@ -3,7 +3,7 @@
 //! * [`DenseEmbedder`] is what the index needs from a dense text model: a fixed dimension, a
 //!   token budget past which inputs are truncated, and a batch `embed` returning one
 //!   L2-normalised vector per text.
-//! * `BertEmbedder` (next) implements it with a BERT sentence-transformers model (all-MiniLM-L6-v2, the
+//! * [`BertEmbedder`] implements it with a BERT sentence-transformers model (all-MiniLM-L6-v2, the
 //!   BGE family, ...) loaded from a local directory and run on the CPU with candle. The directory
 //!   holds `config.json`, `tokenizer.json`, `model.safetensors` and `1_Pooling/config.json`
 //!   (`scripts/fetch-embedding-model.sh` fetches all-MiniLM-L6-v2). Nothing is downloaded at run
@@ -14,10 +14,12 @@
 //!   [`SparseVector::new`](crate::index::sparse::SparseVector::new).
 //! * [`EmbedError`] says why a model could not be loaded (naming the file) or a text embedded.
 
+mod bert;
 mod bm25;
 
 use std::path::PathBuf;
 
+pub use bert::{BertEmbedder, Pooling};
 pub use bm25::{term_id, Bm25, BM25_AVGDL, BM25_B, BM25_K1, ENGLISH_STOP_WORDS};
 
 /// A dense text embedding model.
