@@ -236,7 +236,7 @@ impl Vector {
                 let mut out = Vec::with_capacity(texts.len());
                 for t in &texts {
                     let (i, v) = bm25.document(t);
-                    out.push(SparseVector::new(i, v)?);
+                    out.push(SparseVector::new_truncated(i, v)?);
                 }
                 Some(out)
             }
@@ -375,7 +375,7 @@ impl Vector {
                 };
                 let sparse = if use_sparse {
                     let (i, v) = self.inner.models.bm25.query(data);
-                    Some(SparseVector::new(i, v)?)
+                    Some(SparseVector::new_truncated(i, v)?)
                 } else {
                     None
                 };

@@ -75,6 +75,19 @@ impl SparseVector {
         Ok(SparseVector { indices, values })
     }
 
+    /// Like [`new`](Self::new), but a vector with more than [`MAX_SPARSE_NON_ZEROS`] entries
+    /// keeps only the largest in magnitude (what a long BM25 document needs).
+    pub fn new_truncated(indices: Vec<u32>, values: Vec<f32>) -> Result<Self, IndexError> {
+        if indices.len() <= MAX_SPARSE_NON_ZEROS || indices.len() != values.len() {
+            return Self::new(indices, values);
+        }
+        let mut pairs: Vec<(u32, f32)> = indices.into_iter().zip(values).collect();
+        pairs.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        pairs.truncate(MAX_SPARSE_NON_ZEROS);
+        let (i, v) = pairs.into_iter().unzip();
+        Self::new(i, v)
+    }
+
     /// The indices, increasing.
     pub fn indices(&self) -> &[u32] {
         &self.indices
