@@ -171,7 +171,7 @@ fn generate(list: &str) -> String {
                 Some(Note::No(r)) => r.to_string(),
                 _ if group == "cluster" => NO_CLUSTER.to_string(),
                 _ if group == "vector_set" => {
-                    "Redis 8 vector sets are not offered (Upstash Vector is a separate face, planned)".to_string()
+                    "Redis 8 vector sets are not offered (Upstash Vector is served at /vector/{index}: docs/vector.md)".to_string()
                 }
                 _ => LATER.to_string(),
             }),
