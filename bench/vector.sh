@@ -8,7 +8,8 @@
 # threads, single-thread queries) and crates/vector/examples/ann_bench.rs with the same parameters,
 # and bench/vector/summarize.py prints the markdown table with ratios.
 #
-# Usage: bash bench/vector.sh      (NBASE=390000 NQ=1000 EF=40,80,160,320 THREADS=2 M=16 EFC=200,
+# Usage: bash bench/vector.sh      (NBASE=390000 NQ=1000 EF=40,80,160,320 HNSW_EXTRA_EF=24,32,400,480
+#                                    THREADS=2 M=16 EFC=200,
 #                                    OUT=target/bench-vector/results.md, SKIP_BUILD=1, NO_HNSWLIB=1)
 # Hook: VECTOR_HTTP_BENCH="command" runs that command after the in-process runs with the dataset
 # directory as its argument (for a later HTTP QPS mode through the server's REST face).
@@ -17,6 +18,8 @@ cd "$(dirname "$0")/.."
 NBASE=${NBASE:-390000}
 NQ=${NQ:-1000}
 EF=${EF:-40,80,160,320}
+# hnswlib also runs at these, so that its QPS at stashd's recall is interpolated, not extrapolated.
+HNSW_EXTRA_EF=${HNSW_EXTRA_EF:-24,32,400,480}
 THREADS=${THREADS:-2}
 M=${M:-16}
 EFC=${EFC:-200}
@@ -44,7 +47,7 @@ H=$(dirname "$OUT")/hnswlib.jsonl
 S=$(dirname "$OUT")/stashd.jsonl
 if [ -z "${NO_HNSWLIB:-}" ]; then
     log "hnswlib: build and queries"
-    "$VENV/bin/python" bench/vector/hnswlib_bench.py "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF" | tee "$H" >&2
+    "$VENV/bin/python" bench/vector/hnswlib_bench.py "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF,$HNSW_EXTRA_EF" | tee "$H" >&2
 fi
 log "stashd: build and queries (then filtered queries)"
 "$BIN" "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF" | tee "$S" >&2

@@ -47,7 +47,7 @@ def main():
                       "threads": a.threads, "seconds": round(build, 2), "cpu_seconds": round(build_cpu, 2),
                       "rss_delta_bytes": rss_bytes() - rss0}), flush=True)
     index.set_num_threads(1)
-    for ef in [int(x) for x in a.ef.split(",")]:
+    for ef in sorted({int(x) for x in a.ef.split(",")}):
         index.set_ef(ef)
         for q in queries[:50]:
             index.knn_query(q, k=k)

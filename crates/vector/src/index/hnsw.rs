@@ -29,7 +29,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use super::similarity::{kernels, prefetch, Kernel, Similarity};
+use super::similarity::{kernels, prefetch, Kernels, Similarity};
 
 /// Highest level a node can get (the expected top level for a billion nodes at M=16 is ~7).
 const MAX_LEVEL: usize = 15;
@@ -62,10 +62,8 @@ pub(crate) struct Space<'a> {
     pub inv_norm: &'a [f32],
     /// The similarity function.
     pub sim: Similarity,
-    /// The inner-product kernel.
-    dot: Kernel,
-    /// The squared-distance kernel.
-    l2: Kernel,
+    /// The distance kernels.
+    k: Kernels,
 }
 
 /// A vector to compare against the graph's nodes (a query, or a node being inserted).
@@ -80,8 +78,7 @@ pub(crate) struct Probe<'a> {
 impl<'a> Space<'a> {
     /// A view of `data` (`dim` floats per slot) with per-slot inverse norms.
     pub fn new(data: &'a [f32], dim: usize, inv_norm: &'a [f32], sim: Similarity) -> Self {
-        let k = kernels();
-        Space { data, dim, inv_norm, sim, dot: k.dot, l2: k.l2 }
+        Space { data, dim, inv_norm, sim, k: kernels() }
     }
 
     /// The vector in `slot`.
@@ -102,9 +99,9 @@ impl<'a> Space<'a> {
     pub fn key(&self, p: Probe<'_>, slot: u32) -> f32 {
         let v = self.vector(slot);
         match self.sim {
-            Similarity::Cosine => (self.dot)(p.v, v) * p.inv_norm * self.inv_norm[slot as usize],
-            Similarity::DotProduct => (self.dot)(p.v, v),
-            Similarity::Euclidean => -(self.l2)(p.v, v),
+            Similarity::Cosine => self.k.dot(p.v, v) * p.inv_norm * self.inv_norm[slot as usize],
+            Similarity::DotProduct => self.k.dot(p.v, v),
+            Similarity::Euclidean => -self.k.l2(p.v, v),
         }
     }
 
@@ -344,7 +341,7 @@ impl Hnsw {
     }
 
     /// The links of `slot` at `level`.
-    #[inline]
+    #[inline(always)]
     fn links(&self, slot: u32, level: usize) -> &[u32] {
         if level == 0 {
             let base = slot as usize * (self.m0 + 1);
