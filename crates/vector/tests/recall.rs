@@ -1,7 +1,8 @@
 //! Recall of the HNSW graph against the exact scan, on seeded random data small enough for a
 //! debug build: unfiltered, with a filter keeping 10% of the ids, and after deleting and updating
-//! 20% of the vectors. Every check asserts that the graph answered, so a broken graph fails here
-//! instead of hiding behind the exact fallback.
+//! 20% of the vectors, for graphs built by single upserts and by the parallel bulk load. Every
+//! check asserts that the graph answered, so a broken graph fails here instead of hiding behind
+//! the exact fallback.
 
 use stashd_vector::index::{DenseIndex, DenseParams, Hit, SearchPlan, Similarity};
 
@@ -131,4 +132,28 @@ fn recall_after_deleting_and_updating_a_fifth() {
     let r = filtered_graph_recall(&idx, &qs, &tenth);
     eprintln!("after deletes and updates, 10% filter (all updated ids): graph recall@10 {r:.3}");
     assert!(r >= MIN_RECALL, "after deletes and updates, 10% filter: recall@10 {r} < {MIN_RECALL}");
+}
+
+#[test]
+fn bulk_load_recall_and_thread_counts_agree() {
+    let mut rng = Rng(8);
+    let items: Vec<(String, Vec<f32>)> = (0..N).map(|i| (format!("v{i}"), rng.vector())).collect();
+    let mut two = DenseIndex::with_params(DIM, Similarity::Cosine, params()).unwrap();
+    assert_eq!(two.upsert_many(&items, 2).unwrap(), N);
+    assert!(two.has_graph());
+    assert_eq!(two.len(), N);
+    let qs = queries(9);
+    let r = unfiltered_recall(&two, &qs);
+    eprintln!("bulk load, 2 threads: recall@10 {r:.3}");
+    assert!(r >= MIN_RECALL, "bulk load: recall@10 {r} < {MIN_RECALL}");
+    let tenth = |id: &str| num(id) % 10 == 5;
+    let r = filtered_graph_recall(&two, &qs, &tenth);
+    assert!(r >= MIN_RECALL, "bulk load, 10% filter: recall@10 {r} < {MIN_RECALL}");
+    // The graph depends on the data, not on how many threads built it.
+    let mut three = DenseIndex::with_params(DIM, Similarity::Cosine, params()).unwrap();
+    three.upsert_many(&items, 3).unwrap();
+    assert_eq!((two.stats().len, two.stats().graph_nodes), (three.stats().len, three.stats().graph_nodes));
+    for q in &qs[..20] {
+        assert_eq!(two.search_explain(q, K, None, Some(16)).unwrap(), three.search_explain(q, K, None, Some(16)).unwrap());
+    }
 }

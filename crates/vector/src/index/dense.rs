@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::hnsw::{Hnsw, Probe, Space};
+use super::hnsw::{Hnsw, LayerResult, Probe, Space};
 use super::similarity::{cosine_score, dot, dot_product_score, euclidean_score, Similarity};
 use super::{Hit, IdFilter, IndexError};
 
@@ -244,6 +244,10 @@ impl DenseIndex {
         }
     }
 
+    fn space(&self) -> Space<'_> {
+        Space::new(&self.data, self.dim, &self.inv_norm, self.similarity)
+    }
+
     fn vector(&self, slot: u32) -> &[f32] {
         let start = slot as usize * self.dim;
         &self.data[start..start + self.dim]
@@ -290,6 +294,43 @@ impl DenseIndex {
         Ok(true)
     }
 
+    /// Upserts many vectors at once (what a store does when it rebuilds an index at start-up),
+    /// building the graph with up to `threads` threads (0 or 1: on the calling thread only).
+    /// Every vector is checked before anything changes, so on error the index is untouched. Later
+    /// items win over earlier ones with the same id. Returns the number of ids that were new.
+    ///
+    /// New ids are stored first, then put into the graph in batches whose nodes search the graph
+    /// in parallel (see the `hnsw` module); the graph is as good as one built by single upserts
+    /// (the recall tests check both), but not identical to it.
+    pub fn upsert_many(&mut self, items: &[(String, Vec<f32>)], threads: usize) -> Result<usize, IndexError> {
+        for (_, v) in items {
+            self.check(v)?;
+        }
+        let mut fresh: Vec<u32> = Vec::new();
+        let mut pending: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        for (id, v) in items {
+            match self.slots.get(id.as_str()) {
+                // Stored by this call and not in the graph yet: overwrite in place.
+                Some(&slot) if pending.contains(&slot) => self.write_slot(slot, v),
+                Some(_) => {
+                    self.upsert(id, v)?;
+                }
+                None => {
+                    let slot = self.store_new(Arc::from(id.as_str()), v);
+                    fresh.push(slot);
+                    pending.insert(slot);
+                }
+            }
+        }
+        let space = Space::new(&self.data, self.dim, &self.inv_norm, self.similarity);
+        match self.graph.as_mut() {
+            Some(g) => g.insert_many(&space, &fresh, &self.tombstone, threads),
+            None if self.slots.len() >= self.params.exact_threshold.max(1) => self.build_graph(threads),
+            None => {}
+        }
+        Ok(fresh.len())
+    }
+
     /// Deletes the vector with this id; true when it existed.
     pub fn delete(&mut self, id: &str) -> bool {
         let Some(&slot) = self.slots.get(id) else {
@@ -327,6 +368,17 @@ impl DenseIndex {
     }
 
     fn insert_new(&mut self, id: Arc<str>, vector: &[f32]) {
+        let slot = self.store_new(id, vector);
+        let space = Space::new(&self.data, self.dim, &self.inv_norm, self.similarity);
+        match self.graph.as_mut() {
+            Some(g) => g.insert(&space, slot, &self.tombstone),
+            None if self.slots.len() >= self.params.exact_threshold.max(1) => self.build_graph(1),
+            None => {}
+        }
+    }
+
+    /// Stores a vector under a new id in a free or new slot (not in the graph yet).
+    fn store_new(&mut self, id: Arc<str>, vector: &[f32]) -> u32 {
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.write_slot(slot, vector);
@@ -345,12 +397,7 @@ impl DenseIndex {
         };
         self.ids[slot as usize] = Some(id.clone());
         self.slots.insert(id, slot);
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
-        match self.graph.as_mut() {
-            Some(g) => g.insert(&space, slot, &self.tombstone),
-            None if self.slots.len() >= self.params.exact_threshold.max(1) => self.build_graph(),
-            None => {}
-        }
+        slot
     }
 
     /// Unlinks the id of `slot`: a tombstone when the graph exists, a free slot otherwise.
@@ -395,24 +442,21 @@ impl DenseIndex {
         if self.tombstones == 0 {
             return;
         }
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
+        let space = Space::new(&self.data, self.dim, &self.inv_norm, self.similarity);
         if let Some(g) = self.graph.as_mut() {
             g.consolidate(&space, &self.tombstone);
         }
         self.release_tombstones();
     }
 
-    /// (Re)builds the graph from the live vectors, in slot order.
-    fn build_graph(&mut self) {
+    /// (Re)builds the graph from the live vectors, in slot order, with up to `threads` threads.
+    fn build_graph(&mut self, threads: usize) {
         self.release_tombstones();
         let p = &self.params;
         let mut g = Hnsw::new(p.m, p.ef_construction, p.seed, self.ids.len());
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
-        for (s, id) in self.ids.iter().enumerate() {
-            if id.is_some() {
-                g.insert(&space, s as u32, &self.tombstone);
-            }
-        }
+        let space = self.space();
+        let live: Vec<u32> = (0..self.ids.len() as u32).filter(|&s| self.ids[s as usize].is_some()).collect();
+        g.insert_many(&space, &live, &self.tombstone, threads);
         self.graph = Some(g);
     }
 
@@ -438,9 +482,9 @@ impl DenseIndex {
             _ => return Ok((self.exact(p, sd, top_k, filter), SearchPlan::ExactSmall)),
         };
         let ef = ef.unwrap_or(self.params.ef_search).max(top_k);
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
+        let space = self.space();
         let result = match filter {
-            None => graph.search(&space, p, ef, &mut |s| self.ids[s as usize].is_some(), usize::MAX),
+            None => self.graph_search_unfiltered(graph, &space, p, ef),
             Some(f) => {
                 let fraction = self.estimate_fraction(f);
                 let predicted_visits = VISITS_PER_EF * ef as f64 / fraction;
@@ -480,13 +524,22 @@ impl DenseIndex {
         let (sd, inv) = Self::norms(query);
         let p = Probe { v: query, inv_norm: inv };
         let ef = ef.unwrap_or(self.params.ef_search).max(top_k);
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
+        let space = self.space();
         let result = match filter {
-            None => graph.search(&space, p, ef, &mut |s| self.ids[s as usize].is_some(), usize::MAX),
+            None => self.graph_search_unfiltered(graph, &space, p, ef),
             Some(f) => graph.search(&space, p, ef, &mut |s| self.ids[s as usize].as_deref().is_some_and(f), usize::MAX),
         };
         let cands = result.found.into_iter().map(|c| (c.key, c.slot)).collect();
         Ok(Some(self.finish(p, sd, cands, top_k)))
+    }
+
+    /// An unfiltered graph walk: every node but the tombstones is a result.
+    fn graph_search_unfiltered(&self, graph: &Hnsw, space: &Space<'_>, p: Probe<'_>, ef: usize) -> LayerResult {
+        if self.tombstones == 0 {
+            graph.search(space, p, ef, &mut |_| true, usize::MAX)
+        } else {
+            graph.search(space, p, ef, &mut |s| !self.tombstone[s as usize], usize::MAX)
+        }
     }
 
     /// The exact answer by a full scan (what [`search`](Self::search) approximates).
@@ -526,7 +579,7 @@ impl DenseIndex {
         if top_k == 0 {
             return Vec::new();
         }
-        let space = Space { data: &self.data, dim: self.dim, inv_norm: &self.inv_norm, sim: self.similarity };
+        let space = self.space();
         let mut cands: Vec<(f32, u32)> = Vec::new();
         for (s, id) in self.ids.iter().enumerate() {
             let Some(id) = id else { continue };
@@ -897,11 +950,65 @@ mod tests {
     }
 
     #[test]
+    fn upsert_many_adds_updates_and_checks_first() {
+        let p = DenseParams { exact_threshold: 500, ef_construction: 64, ..DenseParams::default() };
+        let mut idx = filled(1000, 8, Similarity::Euclidean, p.clone(), 61);
+        assert!(idx.has_graph());
+        let mut rng = Rng(62);
+        // A bad vector anywhere: nothing changes.
+        let mut bad: Vec<(String, Vec<f32>)> = (0..10).map(|i| (format!("n{i}"), rng.vector(8))).collect();
+        bad[7].1[3] = f32::NAN;
+        assert_eq!(idx.upsert_many(&bad, 2), Err(IndexError::NonFinite));
+        bad[7].1 = vec![0.0; 7];
+        assert_eq!(idx.upsert_many(&bad, 2), Err(IndexError::Dimension { got: 7, expected: 8 }));
+        assert_eq!(idx.len(), 1000);
+        assert!(!idx.contains("n0"));
+        // 200 updates, 1500 new ids, one new id twice (the later one wins), on 2 threads.
+        let mut items: Vec<(String, Vec<f32>)> = (0..200).map(|i| (format!("v{}", i * 5), rng.vector(8))).collect();
+        items.extend((0..1500).map(|i| (format!("n{i}"), rng.vector(8))));
+        items.push(("n3".to_string(), vec![9.0; 8]));
+        assert_eq!(idx.upsert_many(&items, 2).unwrap(), 1500);
+        idx.check_invariants();
+        assert_eq!(idx.len(), 2500);
+        assert_eq!(idx.get("n3"), Some(&[9.0f32; 8][..]));
+        assert_eq!(idx.get("v5"), Some(&items[1].1[..]));
+        assert_eq!(idx.search(&[9.0; 8], 1, None).unwrap()[0], Hit::new("n3", 1.0));
+        let queries: Vec<Vec<f32>> = (0..50).map(|_| rng.vector(8)).collect();
+        let r = recall(&idx, &queries, 10, None);
+        assert!(r >= 0.95, "recall after upsert_many {r}");
+        // Below the threshold: stored, no graph; reaching it builds the graph in parallel.
+        let mut small = DenseIndex::with_params(8, Similarity::Cosine, p).unwrap();
+        assert_eq!(small.upsert_many(&items[200..600], 2).unwrap(), 400);
+        assert!(!small.has_graph());
+        assert_eq!(small.upsert_many(&items[600..1700], 2).unwrap(), 1100);
+        assert!(small.has_graph());
+        small.check_invariants();
+        let r = recall(&small, &queries, 10, None);
+        assert!(r >= 0.95, "recall after a bulk build {r}");
+    }
+
+    #[test]
+    fn upsert_many_on_one_thread_builds_the_same_graph_as_upserts() {
+        let p = DenseParams { exact_threshold: 0, ef_construction: 48, ..DenseParams::default() };
+        let one = filled(1200, 8, Similarity::Cosine, p.clone(), 71);
+        let mut rng = Rng(71);
+        let items: Vec<(String, Vec<f32>)> = (0..1200).map(|i| (format!("v{i}"), rng.vector(8))).collect();
+        let mut bulk = DenseIndex::with_params(8, Similarity::Cosine, p).unwrap();
+        bulk.upsert_many(&items, 1).unwrap();
+        bulk.check_invariants();
+        assert_eq!((one.stats().len, one.stats().graph_nodes), (bulk.stats().len, bulk.stats().graph_nodes));
+        for _ in 0..20 {
+            let q = rng.vector(8);
+            assert_eq!(one.search_explain(&q, 10, None, Some(10)).unwrap(), bulk.search_explain(&q, 10, None, Some(10)).unwrap());
+        }
+    }
+
+    #[test]
     fn visits_per_ef_calibration() {
         // The constant VISITS_PER_EF predicts the cost of a graph search; keep it in range.
         let idx = filled(4000, 16, Similarity::Cosine, params(0), 51);
         let g = idx.graph.as_ref().unwrap();
-        let space = Space { data: &idx.data, dim: idx.dim, inv_norm: &idx.inv_norm, sim: idx.similarity };
+        let space = idx.space();
         let mut rng = Rng(5);
         let mut visits = 0;
         for _ in 0..20 {
@@ -1066,7 +1173,7 @@ mod file_bench {
         let exact: Vec<Vec<Hit>> = queries.iter().map(|q| idx.search_exact(q, 10, None).unwrap()).collect();
         eprintln!("stashd exact: {:.0} QPS", queries.len() as f64 / t.elapsed().as_secs_f64());
         let g = idx.graph.as_ref().unwrap();
-        let space = Space { data: &idx.data, dim: idx.dim, inv_norm: &idx.inv_norm, sim: idx.similarity };
+        let space = idx.space();
         let visits: usize = queries
             .iter()
             .map(|q| g.search(&space, Probe { v: q, inv_norm: DenseIndex::norms(q).1 }, 100, &mut |_| true, usize::MAX).visits)

@@ -18,14 +18,39 @@
 //! * Filtered searches walk the whole graph but admit only accepted nodes to the result set, so
 //!   the search goes on until it holds `ef` accepted nodes (or runs out of graph or budget). The
 //!   predicate is evaluated lazily, only for nodes that would enter the result set.
+//! * Bulk inserts ([`Hnsw::insert_many`]) run in batches: every node of a batch searches the
+//!   graph as it was before the batch, in parallel, and also considers the other nodes of its
+//!   batch as neighbours; the links are then written in a fixed order, with the lists that
+//!   overflow pruned in parallel. The result depends on the inputs only, not on thread timing.
+//! * Searches reuse a per-thread visited set whose reset clears only the words it touched.
 
+use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use super::similarity::{dot, l2_squared, prefetch, Similarity};
+use super::similarity::{kernels, prefetch, Kernels, Similarity};
 
 /// Highest level a node can get (the expected top level for a billion nodes at M=16 is ~7).
 const MAX_LEVEL: usize = 15;
+
+/// Bulk inserts go one by one until the graph has this many nodes (batches need a graph to search).
+const SEQUENTIAL_PREFIX: usize = 1024;
+
+/// A batch holds at most `nodes / BATCH_DIVISOR` new nodes, so that a node rarely has a close
+/// neighbour in its own batch, which it cannot find in the graph.
+const BATCH_DIVISOR: usize = 64;
+
+/// Most nodes in one batch. Below `MAX_BATCH * BATCH_DIVISOR` nodes every node of a batch also
+/// compares itself with the others of its batch (a few hundred comparisons at most); past that
+/// the batch is under 1/64 of the graph and that is skipped.
+const MAX_BATCH: usize = 1024;
+
+/// How many vectors ahead of the one being compared the layer search prefetches.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Nodes a worker takes from the shared counter at a time.
+const GRAIN: usize = 8;
 
 /// Read-only access to the vectors that graph nodes stand for.
 pub(crate) struct Space<'a> {
@@ -37,6 +62,8 @@ pub(crate) struct Space<'a> {
     pub inv_norm: &'a [f32],
     /// The similarity function.
     pub sim: Similarity,
+    /// The distance kernels.
+    k: Kernels,
 }
 
 /// A vector to compare against the graph's nodes (a query, or a node being inserted).
@@ -48,7 +75,12 @@ pub(crate) struct Probe<'a> {
     pub inv_norm: f32,
 }
 
-impl Space<'_> {
+impl<'a> Space<'a> {
+    /// A view of `data` (`dim` floats per slot) with per-slot inverse norms.
+    pub fn new(data: &'a [f32], dim: usize, inv_norm: &'a [f32], sim: Similarity) -> Self {
+        Space { data, dim, inv_norm, sim, k: kernels() }
+    }
+
     /// The vector in `slot`.
     #[inline]
     pub fn vector(&self, slot: u32) -> &[f32] {
@@ -67,9 +99,18 @@ impl Space<'_> {
     pub fn key(&self, p: Probe<'_>, slot: u32) -> f32 {
         let v = self.vector(slot);
         match self.sim {
-            Similarity::Cosine => dot(p.v, v) * p.inv_norm * self.inv_norm[slot as usize],
-            Similarity::DotProduct => dot(p.v, v),
-            Similarity::Euclidean => -l2_squared(p.v, v),
+            Similarity::Cosine => self.k.dot(p.v, v) * p.inv_norm * self.inv_norm[slot as usize],
+            Similarity::DotProduct => self.k.dot(p.v, v),
+            Similarity::Euclidean => -self.k.l2(p.v, v),
+        }
+    }
+
+    /// Starts loading what [`key`](Self::key) will read for `slot`.
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        prefetch(self.vector(slot));
+        if self.sim == Similarity::Cosine {
+            prefetch(&self.inv_norm[slot as usize..slot as usize + 1]);
         }
     }
 
@@ -103,22 +144,30 @@ impl PartialOrd for Cand {
     }
 }
 
-/// A set of visited slots as a bitset.
-#[derive(Clone)]
+/// A set of visited slots as a bitset that remembers which words it set, so that emptying it
+/// costs as much as the search that filled it.
+#[derive(Clone, Default)]
 pub(crate) struct Visited {
     bits: Vec<u64>,
+    touched: Vec<u32>,
 }
 
 impl Visited {
     /// An empty set for slots below `n`.
     pub fn new(n: usize) -> Self {
-        Visited { bits: vec![0; n.div_ceil(64)] }
+        Visited { bits: vec![0; n.div_ceil(64)], touched: Vec::new() }
     }
 
     /// Empties the set and makes room for slots below `n`.
     fn reset(&mut self, n: usize) {
-        self.bits.clear();
-        self.bits.resize(n.div_ceil(64), 0);
+        for &w in &self.touched {
+            self.bits[w as usize] = 0;
+        }
+        self.touched.clear();
+        let words = n.div_ceil(64);
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
+        }
     }
 
     /// Adds `slot`; true when it was not in the set.
@@ -127,14 +176,65 @@ impl Visited {
         let (w, b) = (slot as usize / 64, slot as usize % 64);
         match self.bits.get_mut(w) {
             Some(word) => {
-                let fresh = *word & (1 << b) == 0;
-                *word |= 1 << b;
-                fresh
+                let old = *word;
+                if old & (1 << b) != 0 {
+                    return false;
+                }
+                if old == 0 {
+                    self.touched.push(w as u32);
+                }
+                *word = old | (1 << b);
+                true
             }
             // Slots past the capacity are never in the graph; treat them as seen.
             None => false,
         }
     }
+
+    /// Heap bytes held.
+    fn memory_bytes(&self) -> usize {
+        self.bits.capacity() * 8 + self.touched.capacity() * 4
+    }
+}
+
+thread_local! {
+    /// The visited set of searches on this thread.
+    static VISITED: RefCell<Visited> = RefCell::new(Visited::default());
+}
+
+/// Runs `f(i, scratch)` for every `i` below `n` on up to `threads` threads (the caller's included),
+/// each with its own visited set for `capacity` slots; results in order of `i`.
+fn parallel_map<T: Send>(threads: usize, n: usize, capacity: usize, f: impl Fn(usize, &mut Visited) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, n.div_ceil(GRAIN).max(1));
+    if threads == 1 {
+        let mut v = Visited::new(capacity);
+        return (0..n).map(|i| f(i, &mut v)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut v = Visited::new(capacity);
+        let mut out = Vec::new();
+        loop {
+            let start = next.fetch_add(GRAIN, AtomicOrdering::Relaxed);
+            if start >= n {
+                return out;
+            }
+            for i in start..(start + GRAIN).min(n) {
+                out.push((i, f(i, &mut v)));
+            }
+        }
+    };
+    let mut all: Vec<(usize, T)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (1..threads).map(|_| sc.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            // A worker panics only on a bug; carry the panic over to the caller.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
 }
 
 /// The outcome of a layer search.
@@ -206,7 +306,7 @@ impl Hnsw {
     /// Approximate heap bytes used by the links.
     pub fn memory_bytes(&self) -> usize {
         let upper: usize = self.upper.iter().map(|u| u.capacity() * 4 + 24).sum();
-        self.l0.capacity() * 4 + upper + self.present.capacity() + self.level.capacity() + self.scratch.bits.capacity() * 8
+        self.l0.capacity() * 4 + upper + self.present.capacity() + self.level.capacity() + self.scratch.memory_bytes()
     }
 
     /// Grows the per-slot arrays to hold slots below `n`.
@@ -241,7 +341,7 @@ impl Hnsw {
     }
 
     /// The links of `slot` at `level`.
-    #[inline]
+    #[inline(always)]
     fn links(&self, slot: u32, level: usize) -> &[u32] {
         if level == 0 {
             let base = slot as usize * (self.m0 + 1);
@@ -345,10 +445,14 @@ impl Hnsw {
             // Gather the unvisited links first: their vector loads then overlap in the loop below.
             fresh.clear();
             fresh.extend(self.links(c.slot, level).iter().copied().filter(|&n| visited.insert(n)));
-            for &n in &fresh {
-                prefetch(space.vector(n));
+            // Keep the loads of the next few vectors in flight while this one is compared.
+            for &n in fresh.iter().take(PREFETCH_AHEAD) {
+                space.prefetch(n);
             }
-            for &n in &fresh {
+            for (j, &n) in fresh.iter().enumerate() {
+                if let Some(&ahead) = fresh.get(j + PREFETCH_AHEAD) {
+                    space.prefetch(ahead);
+                }
                 if visits >= budget {
                     exhausted = true;
                     break 'walk;
@@ -414,11 +518,45 @@ impl Hnsw {
             return;
         }
         let level = self.random_level();
-        self.init_node(slot, level);
-        let Some(entry) = self.entry else {
+        if self.entry.is_none() {
+            self.init_node(slot, level);
             self.entry = Some(slot);
             self.top = level;
             return;
+        }
+        let mut visited = std::mem::take(&mut self.scratch);
+        let plan = self.plan_links(space, slot, level, &[], &[], excluded, &mut visited);
+        self.scratch = visited;
+        self.init_node(slot, level);
+        for (l, links) in plan.iter().enumerate() {
+            self.set_links(slot, l, links);
+            for &n in links {
+                self.add_link(space, n, slot, l);
+            }
+        }
+        if level > self.top {
+            self.entry = Some(slot);
+            self.top = level;
+        }
+    }
+
+    /// The links, per level `0..=level`, that a new node in `slot` gets: the heuristic's choice
+    /// among the `ef_construction` closest live nodes of the graph at each level and the members
+    /// of its batch (`batch`, of levels `levels`) on that level. Reads the graph only.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_links(
+        &self,
+        space: &Space<'_>,
+        slot: u32,
+        level: usize,
+        batch: &[u32],
+        levels: &[u8],
+        excluded: &[bool],
+        visited: &mut Visited,
+    ) -> Vec<Vec<u32>> {
+        let mut plan = vec![Vec::new(); level + 1];
+        let Some(entry) = self.entry else {
+            return plan;
         };
         let p = space.probe(slot);
         let mut ep = Cand { key: space.key(p, entry), slot: entry };
@@ -426,33 +564,122 @@ impl Hnsw {
             ep = self.greedy(space, p, ep, l);
         }
         let mut entries = vec![ep];
-        let mut visited = std::mem::replace(&mut self.scratch, Visited::new(0));
         let cap = self.capacity();
-        for l in (0..=level.min(self.top)).rev() {
-            visited.reset(cap);
-            visited.insert(slot);
-            let mut live = |s: u32| !excluded.get(s as usize).copied().unwrap_or(false);
-            let mut found = self.search_layer(space, p, &entries, self.ef_construction, l, &mut visited, &mut live, usize::MAX).found;
-            if found.is_empty() {
-                // Only tombstones around: link to them rather than leave the node unreachable.
+        let mut peers: Vec<Cand> = Vec::new();
+        for l in (0..=level).rev() {
+            let mut found = Vec::new();
+            if l <= self.top {
                 visited.reset(cap);
                 visited.insert(slot);
-                found = self.search_layer(space, p, &entries, self.ef_construction, l, &mut visited, &mut |_| true, usize::MAX).found;
+                let mut live = |s: u32| !excluded.get(s as usize).copied().unwrap_or(false);
+                found = self.search_layer(space, p, &entries, self.ef_construction, l, visited, &mut live, usize::MAX).found;
+                if found.is_empty() {
+                    // Only tombstones around: link to them rather than leave the node unreachable.
+                    visited.reset(cap);
+                    visited.insert(slot);
+                    found = self.search_layer(space, p, &entries, self.ef_construction, l, visited, &mut |_| true, usize::MAX).found;
+                }
+                if !found.is_empty() {
+                    entries.clone_from(&found);
+                }
             }
+            // The closest `m` members of the batch on this level are candidates too.
+            peers.clear();
+            peers.extend(
+                batch
+                    .iter()
+                    .zip(levels)
+                    .filter(|&(&o, &lv)| o != slot && lv as usize >= l)
+                    .map(|(&o, _)| Cand { key: space.key(p, o), slot: o }),
+            );
+            if peers.len() > self.m {
+                peers.select_nth_unstable_by(self.m - 1, |a, b| b.cmp(a));
+                peers.truncate(self.m);
+            }
+            found.extend_from_slice(&peers);
             found.sort_unstable_by(|a, b| b.cmp(a));
-            let links = self.select(space, &found, self.m);
-            self.set_links(slot, l, &links);
-            for &n in &links {
-                self.add_link(space, n, slot, l);
+            plan[l] = self.select(space, &found, self.m);
+        }
+        plan
+    }
+
+    /// Inserts the nodes in `slots`, in order, with up to `threads` threads (see the module
+    /// documentation). With one thread this is [`insert`](Self::insert) for each slot.
+    pub fn insert_many(&mut self, space: &Space<'_>, slots: &[u32], excluded: &[bool], threads: usize) {
+        if let Some(&max) = slots.iter().max() {
+            self.ensure(max as usize + 1);
+        }
+        let mut i = 0;
+        while i < slots.len() {
+            if threads <= 1 || self.nodes < SEQUENTIAL_PREFIX {
+                self.insert(space, slots[i], excluded);
+                i += 1;
+                continue;
             }
-            if !found.is_empty() {
-                entries = found;
+            let n = (self.nodes / BATCH_DIVISOR).clamp(1, MAX_BATCH).min(slots.len() - i);
+            self.insert_batch(space, &slots[i..i + n], excluded, threads);
+            i += n;
+        }
+    }
+
+    /// One batch of [`insert_many`](Self::insert_many): plan every node's links against the graph
+    /// as it is (in parallel), write them, then add the reverse links, pruning overflowing lists
+    /// in parallel.
+    fn insert_batch(&mut self, space: &Space<'_>, slots: &[u32], excluded: &[bool], threads: usize) {
+        let batch: Vec<u32> = slots.iter().copied().filter(|&s| !self.present[s as usize]).collect();
+        let levels: Vec<u8> = batch.iter().map(|_| self.random_level() as u8).collect();
+        let cap = self.capacity();
+        let peers: &[u32] = if self.nodes < MAX_BATCH * BATCH_DIVISOR { &batch } else { &[] };
+        let plans = {
+            let this = &*self;
+            parallel_map(threads, batch.len(), cap, |i, visited| {
+                this.plan_links(space, batch[i], levels[i] as usize, peers, &levels, excluded, visited)
+            })
+        };
+        // Forward links, then the reverse ones grouped by (target, level).
+        let mut reverse: Vec<(u32, u8, u32)> = Vec::new();
+        for ((&slot, &level), plan) in batch.iter().zip(&levels).zip(&plans) {
+            self.init_node(slot, level as usize);
+            for (l, links) in plan.iter().enumerate() {
+                self.set_links(slot, l, links);
+                reverse.extend(links.iter().map(|&t| (t, l as u8, slot)));
             }
         }
-        self.scratch = visited;
-        if level > self.top {
-            self.entry = Some(slot);
-            self.top = level;
+        reverse.sort_unstable();
+        let mut overflow: Vec<(u32, usize, Vec<u32>)> = Vec::new();
+        for group in reverse.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+            let (target, level) = (group[0].0, group[0].1 as usize);
+            let mut links = self.links(target, level).to_vec();
+            for &(_, _, source) in group {
+                if !links.contains(&source) {
+                    links.push(source);
+                }
+            }
+            let limit = if level == 0 { self.m0 } else { self.m };
+            if links.len() <= limit {
+                self.set_links(target, level, &links);
+            } else {
+                overflow.push((target, level, links));
+            }
+        }
+        let pruned = {
+            let this = &*self;
+            parallel_map(threads, overflow.len(), 0, |i, _| {
+                let (target, level, links) = &overflow[i];
+                let base = space.probe(*target);
+                let mut cands: Vec<Cand> = links.iter().map(|&s| Cand { key: space.key(base, s), slot: s }).collect();
+                cands.sort_unstable_by(|a, b| b.cmp(a));
+                this.select(space, &cands, if *level == 0 { this.m0 } else { this.m })
+            })
+        };
+        for ((target, level, _), links) in overflow.iter().zip(&pruned) {
+            self.set_links(*target, *level, links);
+        }
+        for (&slot, &level) in batch.iter().zip(&levels) {
+            if self.entry.is_none() || level as usize > self.top {
+                self.entry = Some(slot);
+                self.top = level as usize;
+            }
         }
     }
 
@@ -466,8 +693,16 @@ impl Hnsw {
         for l in (1..=self.top).rev() {
             ep = self.greedy(space, p, ep, l);
         }
-        let mut visited = Visited::new(self.capacity());
-        self.search_layer(space, p, &[ep], ef, 0, &mut visited, accept, budget)
+        let cap = self.capacity();
+        let mut run = |visited: &mut Visited| {
+            visited.reset(cap);
+            self.search_layer(space, p, &[ep], ef, 0, visited, &mut *accept, budget)
+        };
+        // The thread's set, unless a search is already using it (a filter that searches).
+        VISITED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut visited) => run(&mut visited),
+            Err(_) => run(&mut Visited::new(cap)),
+        })
     }
 
     /// Removes the nodes marked in `removed` (tombstones), rewiring their in-neighbours to their

@@ -82,18 +82,45 @@ impl FromStr for Similarity {
     }
 }
 
-/// A distance kernel: two slices in, one sum out (over the shorter length).
-pub(crate) type Kernel = fn(&[f32], &[f32]) -> f32;
+/// A distance kernel: two slices in, one sum out (over the shorter length). `unsafe` because the
+/// SIMD kernels need processor features; [`Kernels`] only holds ones this processor has.
+type Kernel = unsafe fn(&[f32], &[f32]) -> f32;
 
-/// The kernels picked for this processor: `(dot, l2_squared)`.
+/// The kernels picked for this processor. Held by value in hot loops, so that each comparison is
+/// one indirect call straight into the kernel.
 #[derive(Clone, Copy)]
 pub(crate) struct Kernels {
-    /// Inner product.
-    pub dot: Kernel,
-    /// Squared Euclidean distance.
-    pub l2: Kernel,
+    dot: Kernel,
+    l2: Kernel,
     /// What they use (`avx2+fma` or `scalar`).
-    pub name: &'static str,
+    name: &'static str,
+}
+
+impl Kernels {
+    /// Inner product.
+    #[inline(always)]
+    pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: `detect` installs a SIMD kernel only after run-time detection found the
+        // features it is compiled for; the scalar ones have no requirement.
+        unsafe { (self.dot)(a, b) }
+    }
+
+    /// Squared Euclidean distance.
+    #[inline(always)]
+    pub fn l2(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as in `dot`.
+        unsafe { (self.l2)(a, b) }
+    }
+}
+
+/// The scalar kernels as [`Kernel`]s.
+unsafe fn dot_scalar_kernel(a: &[f32], b: &[f32]) -> f32 {
+    dot_scalar(a, b)
+}
+
+/// See [`dot_scalar_kernel`].
+unsafe fn l2_scalar_kernel(a: &[f32], b: &[f32]) -> f32 {
+    l2_squared_scalar(a, b)
 }
 
 /// The best kernels for this processor, detected on first use and cached.
@@ -107,10 +134,10 @@ fn detect() -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Kernels { dot: x86::dot, l2: x86::l2_squared, name: "avx2+fma" };
+            return Kernels { dot: x86::dot_avx2, l2: x86::l2_avx2, name: "avx2+fma" };
         }
     }
-    Kernels { dot: dot_scalar, l2: l2_squared_scalar, name: "scalar" }
+    Kernels { dot: dot_scalar_kernel, l2: l2_scalar_kernel, name: "scalar" }
 }
 
 /// The name of the kernels in use (`avx2+fma` or `scalar`), for logs and benchmarks.
@@ -121,13 +148,13 @@ pub fn kernel_name() -> &'static str {
 /// The inner product of two slices (over the shorter length).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    (kernels().dot)(a, b)
+    kernels().dot(a, b)
 }
 
 /// The squared Euclidean distance of two slices (over the shorter length).
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    (kernels().l2)(a, b)
+    kernels().l2(a, b)
 }
 
 /// [`dot`] without SIMD intrinsics (the fallback, and the reference in tests).
@@ -195,17 +222,20 @@ pub(crate) fn prefetch(v: &[f32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// Inner product with AVX2 + FMA.
+    /// Inner product with AVX2 + FMA (tests only; the index calls [`dot_avx2`] through
+    /// `Kernels`).
+    #[cfg(test)]
     pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: this function is only reachable through `kernels()`, which installs it only
-        // when `is_x86_feature_detected!` reported both avx2 and fma (and through the tests, which
-        // check the same).
+        assert!(available());
+        // SAFETY: avx2 and fma were just detected.
         unsafe { dot_avx2(a, b) }
     }
 
-    /// Squared distance with AVX2 + FMA.
+    /// Squared distance with AVX2 + FMA (tests only).
+    #[cfg(test)]
     pub(super) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: as for `dot`: only installed after avx2 and fma were detected.
+        assert!(available());
+        // SAFETY: avx2 and fma were just detected.
         unsafe { l2_avx2(a, b) }
     }
 
@@ -223,7 +253,7 @@ mod x86 {
     /// The processor must support avx2 and fma. Loads stay within the shorter slice: every
     /// 8-float load at `i` happens only when `i + 8 <= n`.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(super) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let (mut s0, mut s1, mut s2, mut s3) = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
@@ -250,7 +280,7 @@ mod x86 {
     /// # Safety
     /// As for [`dot_avx2`].
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(super) unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let (mut s0, mut s1, mut s2, mut s3) = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
