@@ -114,10 +114,19 @@ impl Namespace {
         Ok(())
     }
 
-    /// Loads records sorted by `seq` into an empty namespace (start-up).
+    /// Loads records sorted by `seq` into an empty namespace (start-up): the dense graph is
+    /// built in one parallel bulk insert.
     pub fn load(&mut self, records: Vec<(String, Record)>) -> Result<(), IndexError> {
-        for (id, rec) in records {
+        let mut dense = Vec::new();
+        for (id, mut rec) in records {
+            if let Some(v) = rec.dense.take() {
+                dense.push((id.clone(), v));
+            }
             self.put(&id, rec)?;
+        }
+        if let Some(d) = self.dense.as_mut() {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            d.upsert_many(&dense, threads)?;
         }
         Ok(())
     }
