@@ -492,7 +492,9 @@ impl Vector {
     pub async fn resumable_next(&self, h: &IndexHandle, uuid: &str, additional_k: usize) -> VResult<Vec<Found>> {
         let def = h.def();
         let now = self.now_ms();
-        let mut r = match self.inner.resumables.lock().take(uuid, now) {
+        // The guard must not live into the match: the arms lock again.
+        let taken = self.inner.resumables.lock().take(uuid, now);
+        let mut r = match taken {
             Some(r) if r.index_id == def.id => r,
             Some(r) => {
                 self.inner.resumables.lock().put_back(uuid.to_string(), r, now);

@@ -184,7 +184,7 @@ struct Out<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     vector: Option<&'a [f32]>,
     #[serde(rename = "sparseVector", skip_serializing_if = "Option::is_none")]
-    sparse: Option<SparseOut<'a>>,
+    sparse: Option<SparseOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<&'a Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,9 +192,17 @@ struct Out<'a> {
 }
 
 #[derive(Serialize)]
-struct SparseOut<'a> {
-    indices: &'a [u32],
-    values: &'a [f32],
+struct SparseOut {
+    indices: Vec<i32>,
+    values: Vec<f32>,
+}
+
+/// A sparse vector as the SDKs see it: signed indices, ascending.
+fn sparse_out(s: &crate::index::SparseVector) -> SparseOut {
+    let mut pairs: Vec<(i32, f32)> = s.indices().iter().map(|&i| i as i32).zip(s.values().iter().copied()).collect();
+    pairs.sort_unstable_by_key(|p| p.0);
+    let (indices, values) = pairs.into_iter().unzip();
+    SparseOut { indices, values }
 }
 
 fn out(f: &Found) -> Out<'_> {
@@ -202,7 +210,7 @@ fn out(f: &Found) -> Out<'_> {
         id: &f.id,
         score: f.score,
         vector: f.dense.as_deref(),
-        sparse: f.sparse.as_ref().map(|s| SparseOut { indices: s.indices(), values: s.values() }),
+        sparse: f.sparse.as_ref().map(sparse_out),
         metadata: f.metadata.as_ref(),
         data: f.data.as_deref(),
     }

@@ -100,8 +100,9 @@ pub fn sparse(v: &Json) -> VResult<SparseVector> {
     let mut idx = Vec::with_capacity(indices.len());
     for i in indices {
         let n = i.as_i64().ok_or_else(|| bad("sparseVector.indices must be integers"))?;
-        let n = u32::try_from(n).map_err(|_| bad(format!("sparse vector index {n} is out of range (0 to 4294967295)")))?;
-        idx.push(n);
+        // Signed 32-bit on the wire; kept as their bits (rendered back as signed).
+        let n = i32::try_from(n).map_err(|_| bad(format!("sparse vector index {n} is out of range (a signed 32-bit integer)")))?;
+        idx.push(n as u32);
     }
     let mut vals = Vec::with_capacity(values.len());
     for x in values {
@@ -111,8 +112,12 @@ pub fn sparse(v: &Json) -> VResult<SparseVector> {
     Ok(SparseVector::new(idx, vals)?)
 }
 
-fn metadata(obj: &Json) -> Option<Json> {
-    field(obj, "metadata").cloned()
+fn metadata(obj: &Json) -> VResult<Option<Json>> {
+    match field(obj, "metadata") {
+        None => Ok(None),
+        Some(m @ Json::Object(_)) => Ok(Some(m.clone())),
+        Some(_) => Err(bad("metadata must be a JSON object")),
+    }
 }
 
 fn data(obj: &Json) -> VResult<Option<String>> {
@@ -143,7 +148,7 @@ pub fn upserts(body: &Json) -> VResult<Vec<WriteItem>> {
                 id: field(it, "id").map(id).transpose()?.ok_or_else(|| bad("id is required"))?,
                 dense: field(it, "vector").map(dense).transpose()?,
                 sparse: field(it, "sparseVector").map(sparse).transpose()?,
-                metadata: metadata(it),
+                metadata: metadata(it)?,
                 data: data(it)?,
             })
         })
@@ -291,7 +296,7 @@ pub fn update(body: &Json) -> VResult<UpdateRequest> {
         dense: field(body, "vector").map(dense).transpose()?,
         sparse: field(body, "sparseVector").map(sparse).transpose()?,
         data: data(body)?,
-        metadata: metadata(body),
+        metadata: metadata(body)?,
         patch,
     })
 }
