@@ -66,8 +66,8 @@ function configText(indexes, tokens) {
 }
 
 /**
- * Starts `stashd dev --port HTTP --resp-port RESP --config FILE`. Resolves once every index is in
- * the banner and the first index answers `info` over HTTP. Returns the server handle (see below).
+ * Starts `stashd dev --port HTTP --resp-port RESP --config FILE`. Resolves once the first index
+ * answers `info` over HTTP (and the banner is out, or 3 s later). Returns the server handle (see below).
  */
 export async function startVector() {
   const bin = stashdBinary();
@@ -108,14 +108,11 @@ export async function startVector() {
     if (exited) {
       throw new Error(`stashd exited during startup (${JSON.stringify(exited)})\nargs: ${args.join(" ")}\nconfig:\n${config}\n${output}`);
     }
-    const bannered = indexes.every((ix) => stdout.includes(`UPSTASH_VECTOR_REST_URL=${base}/${ix.name}\n`) || stdout.includes(`UPSTASH_VECTOR_REST_URL=${base}/${ix.name}\r\n`));
-    if (bannered) {
-      try {
-        const res = await fetch(`${base}/${first}/info`, { method: "POST", headers: { authorization: `Bearer ${tokens[first].token}` }, body: "[]" });
-        if (res.status === 200) break;
-      } catch {
-        // not listening yet
-      }
+    try {
+      const res = await fetch(`${base}/${first}/info`, { method: "POST", headers: { authorization: `Bearer ${tokens[first].token}` }, body: "[]" });
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -123,6 +120,11 @@ export async function startVector() {
     }
     await sleep(100);
   }
+
+  // The banner is printed at start; give stdout a moment to arrive (the banner test checks it).
+  const bannerDeadline = Date.now() + 3_000;
+  const bannerLine = (name) => new RegExp(`^UPSTASH_VECTOR_REST_URL=${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/${name}\\s*$`, "m");
+  while (!indexes.every((ix) => bannerLine(ix.name).test(stdout)) && Date.now() < bannerDeadline) await sleep(50);
 
   const server = {
     httpPort,
