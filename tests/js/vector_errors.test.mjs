@@ -3,10 +3,10 @@
 // (the SDK surfaces `error` as an UpstashError), and must change nothing: each test compares a
 // snapshot of the affected indexes (info counts + every vector of every namespace) before and after.
 import assert from "node:assert/strict";
-import { before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { assertClientError, assertErrorReply, HAS_MODEL, loudSkip, rejectsUpstash, sleep, useVector } from "./vector_harness.mjs";
 
-const ctx = useVector();
+const ctx = useVector({ setup: seed });
 const ix = (name, opts) => ctx.v.index(name, opts);
 const raw = (...a) => ctx.v.raw(...a);
 const idsOf = (rows) => rows.map((r) => r.id);
@@ -22,7 +22,7 @@ async function unchanged(names, fn) {
 const DIM_MSG = (got, expected) => `Invalid vector dimension: ${got}, expected: ${expected}`;
 const POSITION = /\b(column|col|position|pos|offset|index|char(acter)?)\b\D{0,20}\d+/i;
 
-before(async () => {
+async function seed() {
   await ix("dense").upsert([
     { id: "a", vector: [1, 0, 0, 0], metadata: { k: 1, name: "a" }, data: "A" },
     { id: "b", vector: [0, 1, 0, 0], metadata: { k: 2, name: "b" } },
@@ -32,7 +32,7 @@ before(async () => {
   await ix("sparse").upsert([{ id: "s", sparseVector: { indices: [1, 2], values: [0.5, 0.5] }, metadata: { k: 1 } }]);
   await ix("hybrid").upsert([{ id: "h", vector: [1, 0], sparseVector: { indices: [1], values: [1] }, metadata: { k: 1 } }]);
   await ix("euclid").upsert([{ id: "p", vector: [0, 0] }, { id: "q", vector: [1, 1] }], { namespace: "e" });
-});
+}
 
 describe("vectors", () => {
   test("a wrong dimension is 422 'Invalid vector dimension: N, expected: D' on upsert, query and update", async () => {
@@ -213,11 +213,6 @@ describe("namespaces and resumable queries", () => {
       const { fetchNext } = await ix("euclid").resumableQuery({ vector: [0, 0], topK: 1, maxIdle: 1 }, { namespace: "e" });
       await sleep(2500);
       await rejectsUpstash(fetchNext(1), /./, "SDK fetchNext after expiry");
-      // A uuid of one index is not valid on another.
-      const other = await raw("euclid", "resumable-query/e", { body: { vector: [0, 0], topK: 1, maxIdle: 60 } });
-      const stranger = await raw("dense", "resumable-query-next", { body: { uuid: other.json.result.uuid, additionalK: 1 } });
-      assertClientError(stranger, undefined, "another index's uuid");
-      await raw("euclid", "resumable-query-end", { body: { uuid: other.json.result.uuid } });
     });
   });
 });
@@ -312,3 +307,20 @@ describe("authentication and routing", () => {
   });
 });
 
+// Last in the file: when this fails by hanging the server, the other tests have already run.
+describe("isolation between indexes", () => {
+  test("a resumable query uuid of one index is unknown to another (and the server keeps answering)", async () => {
+    await unchanged(["dense", "euclid"], async () => {
+      const other = await raw("euclid", "resumable-query/e", { body: { vector: [0, 0], topK: 1, maxIdle: 60 } });
+      assert.equal(other.status, 200, other.text);
+      const { uuid } = other.json.result;
+      const stranger = await raw("dense", "resumable-query-next", { body: { uuid, additionalK: 1 } });
+      assertClientError(stranger, undefined, "resumable-query-next on dense with euclid's uuid");
+      const strangerEnd = await raw("dense", "resumable-query-end", { body: { uuid } });
+      assertClientError(strangerEnd, undefined, "resumable-query-end on dense with euclid's uuid");
+      const own = await raw("euclid", "resumable-query-next", { body: { uuid, additionalK: 1 } });
+      assert.equal(own.status, 200, `the owner can still use it: ${own.text}`);
+      assert.deepStrictEqual((await raw("euclid", "resumable-query-end", { body: { uuid } })).json, { result: "Success" });
+    });
+  });
+});

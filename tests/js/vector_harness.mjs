@@ -35,6 +35,9 @@ export const INDEXES = [
   { name: "hybridtext", type: "HYBRID", denseModel: DENSE_MODEL, sparseModel: "BM25", similarity: "COSINE", model: true },
 ];
 
+/** Longest a single request may take before its test fails (the server must not hang). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Prints a warning that cannot be missed in the test output (for skipped model tests). */
@@ -140,7 +143,8 @@ export async function startVector() {
     /** An SDK client of index `name` (read-write unless `readonly`, or with an explicit `token`). */
     index(name, { readonly = false, token } = {}) {
       const t = token ?? (readonly ? tokens[name].readonly : tokens[name].token);
-      return new Index({ url: server.url(name), token: t, retry: false, enableTelemetry: false });
+      // A hung request fails its test after REQUEST_TIMEOUT_MS instead of stalling the file.
+      return new Index({ url: server.url(name), token: t, retry: false, enableTelemetry: false, signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     },
     /**
      * A raw request to `<base>/<name>/<command>` (POST by default). `body` is JSON-encoded unless
@@ -155,7 +159,12 @@ export async function startVector() {
         payload = JSON.stringify(body);
         h["content-type"] = "application/json";
       }
-      const res = await fetch(command === "" ? `${base}/${name}` : `${base}/${name}/${command}`, { method, headers: h, body: payload });
+      const res = await fetch(command === "" ? `${base}/${name}` : `${base}/${name}/${command}`, {
+        method,
+        headers: h,
+        body: payload,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       const text = await res.text();
       let json;
       try {
@@ -201,11 +210,16 @@ export async function startVector() {
   return server;
 }
 
-/** One server for the calling test file: `ctx.v` is set in `before` and stopped in `after`. */
-export function useVector() {
+/**
+ * One server for the calling test file: `ctx.v` is set in `before` and stopped in `after`;
+ * `setup(v)` (seeding) runs in the same hook once the server is up. (Node 20 runs a root-level
+ * `before` as soon as it is registered, so a second root-level hook would not wait for this one.)
+ */
+export function useVector({ setup } = {}) {
   const ctx = { v: undefined };
   before(async () => {
     ctx.v = await startVector();
+    if (setup) await setup(ctx.v);
   });
   after(async () => {
     await ctx.v?.stop();

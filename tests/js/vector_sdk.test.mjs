@@ -40,7 +40,7 @@ describe("server", () => {
     const out = ctx.v.stdout();
     for (const { name } of ctx.v.indexes) {
       const block = new RegExp(
-        `# vector index ${name}\\r?\\nUPSTASH_VECTOR_REST_URL=(\\S+)\\r?\\nUPSTASH_VECTOR_REST_TOKEN=(\\S+)\\r?\\nUPSTASH_VECTOR_REST_READONLY_TOKEN=(\\S+)`,
+        `# vector index ${name}(?:[ \\t][^\\n]*)?\\r?\\nUPSTASH_VECTOR_REST_URL=(\\S+)\\r?\\nUPSTASH_VECTOR_REST_TOKEN=(\\S+)\\r?\\nUPSTASH_VECTOR_REST_READONLY_TOKEN=(\\S+)`,
       );
       const m = out.match(block);
       assert.ok(m, `banner block for ${name} in:\n${out}`);
@@ -127,20 +127,28 @@ describe("upsert and fetch", () => {
       [
         { id: "s1", sparseVector: { indices: [0, 1], values: [0.2, 0.3] }, metadata: { key: "value" } },
         { id: "s2", sparseVector: { indices: [0, 1], values: [0.3, 0.4] }, metadata: { key: "value" }, data: "data" },
-        { id: "s3", sparseVector: { indices: [-5, 7, 2147483647], values: [1.5, -2, 0.25] } },
       ],
       { namespace },
     );
-    const got = await index.fetch(["s0", "s1", "s2", "s3", "s4"], { includeVectors: true, includeMetadata: true, includeData: true, namespace });
-    assert.equal(got.length, 5);
+    const got = await index.fetch(["s0", "s1", "s2", "s3"], { includeVectors: true, includeMetadata: true, includeData: true, namespace });
+    assert.equal(got.length, 4);
     assert.deepStrictEqual(got[0], { id: "s0", sparseVector: { indices: [0, 1], values: [0.1, 0.2] } });
     assert.deepStrictEqual(got[1], { id: "s1", sparseVector: { indices: [0, 1], values: [0.2, 0.3] }, metadata: { key: "value" } });
     assert.deepStrictEqual(got[2], { id: "s2", sparseVector: { indices: [0, 1], values: [0.3, 0.4] }, metadata: { key: "value" }, data: "data" });
-    // Indices come back as a set: compare pairs independent of order.
+    assert.equal(got[0].vector, undefined, "a sparse index has no dense vector");
+    assert.equal(got[3], null);
+  });
+
+  test("sparse indices are signed 32-bit integers (reference §5)", async () => {
+    const index = ix("sparse");
+    const namespace = "signed";
+    await index.upsert({ id: "neg", sparseVector: { indices: [-5, 7, 2147483647, -2147483648], values: [1.5, -2, 0.25, 3] } }, { namespace });
+    const [got] = await index.fetch(["neg"], { includeVectors: true, namespace });
+    // Compare (index, value) pairs independent of their order.
     const pairs = (sv) => sv.indices.map((i, k) => [i, sv.values[k]]).sort((a, b) => a[0] - b[0]);
-    assert.deepStrictEqual(pairs(got[3].sparseVector), [[-5, 1.5], [7, -2], [2147483647, 0.25]]);
-    assert.equal(got[3].vector, undefined, "a sparse index has no dense vector");
-    assert.equal(got[4], null);
+    assert.deepStrictEqual(pairs(got.sparseVector), [[-2147483648, 3], [-5, 1.5], [7, -2], [2147483647, 0.25]]);
+    const q = await index.query({ sparseVector: { indices: [-5], values: [2] }, topK: 1 }, { namespace });
+    assert.deepStrictEqual(q, [{ id: "neg", score: 3 }]);
   });
 
   test("hybrid upsert stores both components; fetch returns both", async () => {
