@@ -986,6 +986,58 @@ describe("metadata filters (reference §7)", () => {
     const plain = await index.query({ vector: q, topK: 10 }, { namespace: ns });
     assert.ok(plain.every((x) => x.id.startsWith("decoy")), `unfiltered top 10 are decoys: ${idsOf(plain)}`);
   });
+
+  test("a large namespace (6000 vectors): selective filters, exact matches and deletes stay correct", async () => {
+    // Large enough that an index switches from an exact scan to an approximate graph.
+    const index = ix("dense");
+    const ns = "large";
+    const rand = prng(4242);
+    const r = () => rand() * 2 - 1;
+    const items = Array.from({ length: 6000 }, (_, i) => ({ id: `L${i}`, vector: [r(), r(), r(), r()], metadata: { rare: i % 200 === 17, i } }));
+    for (let k = 0; k < items.length; k += 1000) await index.upsert(items.slice(k, k + 1000), { namespace: ns });
+    assert.equal((await index.info()).namespaces[ns].vectorCount, 6000);
+    const brute = (q, pool, k) => pool.map((it) => ({ id: it.id, score: cosineScore(f32vec(q), f32vec(it.vector)) })).sort((a, b) => b.score - a.score).slice(0, k);
+
+    // A stored vector queried exactly comes first with score 1.
+    for (const probe of [items[0], items[2999], items[5999]]) {
+      const res = await index.query({ vector: probe.vector, topK: 1 }, { namespace: ns });
+      assert.deepStrictEqual(idsOf(res), [probe.id]);
+      assert.strictEqual(res[0].score, 1);
+    }
+    // Filtered: the 30 rare vectors; topK 10 must be the exact top 10 among them.
+    const rare = items.filter((it) => it.metadata.rare);
+    assert.equal(rare.length, 30);
+    let recallHits = 0;
+    for (let t = 0; t < 10; t++) {
+      const q = [r(), r(), r(), r()];
+      const res = await index.query({ vector: q, topK: 10, filter: "rare = true" }, { namespace: ns });
+      assert.deepStrictEqual(idsOf(res), idsOf(brute(q, rare, 10)), `filtered query ${t}`);
+      const plain = await index.query({ vector: q, topK: 10 }, { namespace: ns });
+      assert.equal(plain.length, 10);
+      const truth = new Set(idsOf(brute(q, items, 10)));
+      recallHits += plain.filter((x) => truth.has(x.id)).length;
+    }
+    assert.ok(recallHits >= 90, `unfiltered recall@10 over 10 queries: ${recallHits}/100`);
+
+    // Delete two thirds; nothing deleted is ever returned, and the rest is still found.
+    const doomed = items.filter((it) => it.metadata.i % 3 !== 0);
+    for (let k = 0; k < doomed.length; k += 1000) {
+      const d = await index.delete(doomed.slice(k, k + 1000).map((it) => it.id), { namespace: ns });
+      assert.equal(d.deleted, Math.min(1000, doomed.length - k));
+    }
+    const alive = items.filter((it) => it.metadata.i % 3 === 0);
+    assert.equal((await index.info()).namespaces[ns].vectorCount, alive.length);
+    for (let t = 0; t < 5; t++) {
+      const q = [r(), r(), r(), r()];
+      const res = await index.query({ vector: q, topK: 20 }, { namespace: ns });
+      assert.equal(res.length, 20);
+      for (const x of res) assert.equal(Number(x.id.slice(1)) % 3, 0, `deleted vector ${x.id} returned`);
+      const fr = await index.query({ vector: q, topK: 10, filter: "rare = true" }, { namespace: ns });
+      assert.deepStrictEqual(idsOf(fr), idsOf(brute(q, alive.filter((it) => it.metadata.rare), 10)), `filtered query after deletes ${t}`);
+    }
+    const survivor = alive[alive.length - 1];
+    assert.deepStrictEqual(idsOf(await index.query({ vector: survivor.vector, topK: 1 }, { namespace: ns })), [survivor.id]);
+  });
 });
 
 describe("embedding models", { skip: HAS_MODEL ? false : loudSkip("vector_sdk.test.mjs embedding-model tests") }, () => {
