@@ -117,6 +117,9 @@ describe("upsert and fetch", () => {
     assert.deepStrictEqual(q, [{ id: "d1", score: 1, data: "Shakuhachi" }]);
     const noData = await index.query({ vector: [1, 2, 3, 4], topK: 1, includeData: false }, { namespace });
     assert.deepStrictEqual(noData, [{ id: "d1", score: 1 }]);
+    // `data` is not metadata: filters never see it.
+    assert.deepStrictEqual(await index.query({ vector: [1, 2, 3, 4], topK: 5, filter: "data = 'Shakuhachi'" }, { namespace }), []);
+    assert.deepStrictEqual(idsOf(await index.query({ vector: [1, 2, 3, 4], topK: 5, filter: "HAS NOT FIELD data" }, { namespace })).sort(), ["d1", "d2"]);
   });
 
   test("sparse upsert of one and of many; fetch returns sparseVector, data and metadata", async () => {
@@ -1161,5 +1164,20 @@ describe("embedding models", { skip: HAS_MODEL ? false : loudSkip("vector_sdk.te
     assert.deepStrictEqual(byDefault, hybrid, "HYBRID is the default queryMode");
     const dbsfRes = await index.query({ data: "upstash", topK: 5, fusionAlgorithm: FusionAlgorithm.DBSF }, { namespace });
     assert.equal(dbsfRes[0].id, "h3");
+    // queryMode applies to resumable data queries as well.
+    const { result, fetchNext, stop } = await index.resumableQuery({ data: "upstash", topK: 1, queryMode: QueryMode.SPARSE, maxIdle: 60 }, { namespace });
+    assert.deepStrictEqual(idsOf(result), ["h3"]);
+    assert.deepStrictEqual(await fetchNext(3), [], "SPARSE: nothing else shares a term");
+    await stop();
+  });
+
+  test("text longer than the model's sequence length is truncated, not refused", async () => {
+    const index = ix("embed");
+    const long = Array.from({ length: 3000 }, (_, i) => `word${i % 97} lorem ipsum`).join(" ");
+    await index.upsert({ id: "long", data: long }, { namespace: "long" });
+    const res = await index.query({ data: long, topK: 1, includeData: true }, { namespace: "long" });
+    assert.equal(res[0].id, "long");
+    assert.strictEqual(res[0].score, 1);
+    assert.equal(res[0].data, long, "the full text is stored");
   });
 });
