@@ -665,7 +665,8 @@ def test_fetch_ids_missing_and_prefix(vclient):
     assert sorted(g.id for g in by_prefix) == ["pre-1", "pre-2", "pre-3"]
     assert {g.id: g.vector for g in by_prefix} == {"pre-1": FAN["id1"], "pre-2": FAN["id3"], "pre-3": FAN["id4"]}
     assert c.fetch(prefix="zzz") == []
-    assert c.fetch(["pre-1"], namespace="elsewhere") == [None]
+    c.upsert([("x", FAN["id5"])], namespace="elsewhere")
+    assert c.fetch(["pre-1", "x"], namespace="elsewhere")[0] is None
     with pytest.raises(UpstashError):
         c.fetch(ids=["pre-1"], prefix="pre-")
 
@@ -697,7 +698,10 @@ def test_range_paging_insertion_order_and_prefix(vclient):
     # Deleted vectors leave the range.
     c.delete(["id-1", "x-a"])
     assert [v.id for v in c.range(cursor="", limit=3).vectors] == ["id-0", "id-2", "id-3"]
-    assert c.range(cursor="", limit=5, namespace="empty-ns").vectors == []
+    c.upsert([("gone", Q4)], namespace="empty-ns")
+    c.delete("gone", namespace="empty-ns")
+    empty = c.range(cursor="", limit=5, namespace="empty-ns")
+    assert (empty.vectors, empty.next_cursor) == ([], "")
     with pytest.raises(ClientError):
         c.range(cursor="", limit=0)
 
@@ -874,8 +878,8 @@ def test_list_and_delete_namespaces(vclient):
     assert c.delete_namespace("alpha") is None
     assert sorted(c.list_namespaces()) == ["", "beta"]
     assert "alpha" not in c.info().namespaces
-    assert c.fetch("a", namespace="alpha") == [None]
     assert c.query(vector=Q4, namespace="alpha") == []
+    assert c.fetch("a", namespace="beta")[0].id == "a"  # the others are untouched
     with pytest.raises(UpstashError):
         c.delete_namespace("alpha")  # no longer exists
     with pytest.raises(UpstashError):
