@@ -14,7 +14,7 @@ from upstash_vector import Vector
 from upstash_vector.errors import UpstashError
 from upstash_vector.types import Data, SparseVector
 
-from vector_support import close_client, vclient, vsrv  # noqa: F401
+from vector_support import VectorServer, base_specs, vclient, vsrv  # noqa: F401
 
 Q4 = [1.0, 0.0, 0.0, 0.0]
 SEED_DENSE = [("a", [0.1, 0.2, 0.3, 0.4], {"city": "Istanbul", "n": 1}, "da"), ("b", [0.4, 0.3, 0.2, 0.1], {"n": 2})]
@@ -109,9 +109,17 @@ def test_mismatched_and_oversized_sparse_vectors(vclient, vsrv):
     refused(c.upsert, [("t", (list(range(1001)), [0.1] * 1001))])  # more than 1000 non-zeros
     refused(c.update, "s", sparse_vector=([1, 2, 3], [0.5]))
     refused(c.query, sparse_vector=([1, 2], [0.5]))
-    raw_error(vsrv.raw("sparse", "/upsert", {"id": "t", "sparseVector": {"indices": [2147483648], "values": [1.0]}}), 400)
     raw_error(vsrv.raw("sparse", "/upsert", {"id": "t", "sparseVector": {"indices": [1.5], "values": [1.0]}}), 400)
     raw_error(vsrv.raw("sparse", "/upsert", {"id": "t", "sparseVector": {"indices": [1]}}), 400)
+    assert snapshot(c) == before
+
+
+def test_sparse_index_beyond_signed_32_bit(vclient, vsrv):
+    """Indices are signed 32-bit ints (vector.md §5; the SDK's SparseVector doc)."""
+    c = vclient("sparse")
+    before = snapshot(c)
+    raw_error(vsrv.raw("sparse", "/upsert", {"id": "t", "sparseVector": {"indices": [2147483648], "values": [1.0]}}), 400)
+    raw_error(vsrv.raw("sparse", "/upsert", {"id": "t", "sparseVector": {"indices": [-2147483649], "values": [1.0]}}), 400)
     assert snapshot(c) == before
 
 
@@ -174,8 +182,18 @@ def test_metadata_and_data_too_large(seeded, vsrv):
     refused(c.update, "a", metadata=big, metadata_update_mode=MetadataUpdateMode.PATCH)
     refused(c.upsert, [("d", Q4, None, "z" * (1024 * 1024 + 1))])
     refused(c.update, "a", data="z" * (1024 * 1024 + 1))
-    raw_error(vsrv.raw("dense", "/upsert", {"id": "m", "vector": Q4, "metadata": [1, 2]}), 400)  # not an object
-    raw_error(vsrv.raw("dense", "/upsert", {"id": "m", "vector": Q4, "metadata": "text"}), 400)
+
+
+@pytest.mark.parametrize("meta", [[1, 2], "text", 5, True])
+def test_metadata_must_be_an_object(vclient, vsrv, meta):
+    """Metadata is a JSON object in every SDK (Python `Dict`, JS `Record<string, unknown>`, Go
+    `map[string]any`, which cannot even decode anything else on fetch)."""
+    c = vclient("dense")
+    c.upsert(SEED_DENSE)
+    before = snapshot(c)
+    raw_error(vsrv.raw("dense", "/upsert", {"id": "m", "vector": Q4, "metadata": meta}), 400)
+    raw_error(vsrv.raw("dense", "/update", {"id": "a", "metadata": meta}), 400)
+    assert snapshot(c) == before
 
 
 def test_batch_too_large(seeded):
@@ -287,15 +305,33 @@ def test_expired_stopped_and_unknown_resumable_ids(seeded, vsrv):
     handle.stop()
 
 
-def test_resumable_query_ids_are_per_index(vsrv, vclient):
-    d = vclient("dense")
-    d.upsert(SEED_DENSE)
-    scores, handle = d.resumable_query(vector=Q4, top_k=1)
-    uid = handle._h._uid if hasattr(handle, "_h") else handle._uid
-    r = vsrv.raw("euclid", "/resumable-query-next", {"uuid": uid, "additionalK": 1})
-    assert 400 <= r.status_code < 500, "another index's resumable query id was accepted"
-    assert [s.id for s in handle.fetch_next(1)] == ["a"]
-    handle.stop()
+def test_resumable_query_ids_are_per_index():
+    """Another index's resumable query id is refused (4xx), quickly, and the server goes on
+    serving. Own server: a deadlock here must not take the shared one down."""
+    s = VectorServer(specs=base_specs()[:2], with_models=False)
+    s.start()
+    try:
+        d = s.index("dense")
+        d.upsert(SEED_DENSE)
+        scores, handle = d.resumable_query(vector=Q4, top_k=1)
+        for path, body in (
+            ("/resumable-query-next", {"uuid": handle._uid, "additionalK": 1}),
+            ("/resumable-query-end", {"uuid": handle._uid}),
+        ):
+            try:
+                r = httpx.post(s.url("euclid") + path, headers=s.auth("euclid"), json=body, timeout=5)
+            except httpx.TimeoutException:
+                pytest.fail(f"{path} on index euclid with index dense's resumable query id hung (no answer in 5 s)")
+            assert 400 <= r.status_code < 500, f"another index's resumable query id was accepted: {r.status_code} {r.text}"
+        try:
+            r = httpx.post(s.url("dense") + "/resumable-query-next", headers=s.auth("dense"), json={"uuid": handle._uid, "additionalK": 1}, timeout=5)
+        except httpx.TimeoutException:
+            pytest.fail("the vector face stopped answering after a cross-index resumable-query-next")
+        assert r.status_code == 200 and [x["id"] for x in r.json()["result"]] == ["a"]
+        handle.stop()
+        d._client.close()
+    finally:
+        s.kill()
 
 
 # =========================================================================== tokens
