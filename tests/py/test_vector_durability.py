@@ -305,7 +305,7 @@ def test_restart_time_dense_64(durable):
     load_s = time.monotonic() - t0
     assert c.info().vector_count == n
     c._client.close()
-    took = s.restart()
+    took = s.restart(ready_timeout=600)
     c = s.index("bench")
     try:
         info = wait_until(lambda: c.info(), what="info after restart")

@@ -111,6 +111,16 @@ def require_model() -> str:
 # --------------------------------------------------------------------------- server
 
 
+class _Stashd(StashdServer):
+    """`StashdServer` whose readiness wait (RESP PONG, which stashd answers only after recovery)
+    has a configurable bound, for restarts of big data dirs."""
+
+    ready_timeout: float = 20.0
+
+    def wait_ready(self, timeout: Optional[float] = None) -> None:
+        super().wait_ready(self.ready_timeout if timeout is None else timeout)
+
+
 class VectorServer:
     """A stashd with Vector indexes declared in a TOML config (restartable on the same dir)."""
 
@@ -131,7 +141,7 @@ class VectorServer:
         self._cfgdir = Path(tempfile.mkdtemp(prefix="stashd-vector-cfg-"))
         self.config_path = self._cfgdir / "stashd.toml"
         self.write_config()
-        self.server = StashdServer(
+        self.server = _Stashd(
             token=new_token(),
             data_dir=data_dir,
             appendfsync=appendfsync,
@@ -148,9 +158,10 @@ class VectorServer:
         self.config_path.write_text(text)
 
     # ---- lifecycle ----
-    def start(self) -> "VectorServer":
+    def start(self, ready_timeout: float = 20.0) -> "VectorServer":
+        self.server.ready_timeout = ready_timeout
         self.server.start()
-        self.wait_vector_ready()
+        self.wait_vector_ready(max(READY_TIMEOUT, ready_timeout))
         return self
 
     def wait_vector_ready(self, timeout: float = READY_TIMEOUT) -> None:
@@ -182,12 +193,12 @@ class VectorServer:
     def stop(self) -> None:
         self.server.stop()
 
-    def restart(self) -> float:
+    def restart(self, ready_timeout: float = 20.0) -> float:
         """kill -9 (if running) then start on the same ports and data dir; returns the seconds
         from spawning to every index answering /info."""
         self.server.kill()
         t0 = time.monotonic()
-        self.start()
+        self.start(ready_timeout)
         return time.monotonic() - t0
 
     # ---- addressing ----
