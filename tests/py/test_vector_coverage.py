@@ -49,7 +49,7 @@ COVERAGE: dict[str, list[str]] = {
     ],
     "fetch": ["test_fetch_ids_missing_and_prefix", "test_upsert_tuples_dicts_vectors"],
     "range": ["test_range_paging_insertion_order_and_prefix"],
-    "update": ["test_update_dense", "test_update_sparse_and_hybrid", "test_update_data_reembeds"],
+    "update": ["test_update_dense", "test_update_sparse_and_hybrid", "test_update_data_reembeds", "test_update_data_reembeds_hybrid"],
     "delete": ["test_delete_ids_prefix_filter"],
     "reset": ["test_reset_namespace_and_all"],
     "info": ["test_info_fields", "test_from_env_sync_and_async"],

@@ -432,6 +432,66 @@ def test_query_hybrid_single_component(vclient):
         assert_score(r.score, s)
 
 
+def test_query_filter_on_sparse_and_hybrid(vclient):
+    s = vclient("sparse")
+    docs = {"a": {0: 0.1, 1: 0.2}, "b": {1: 0.3, 2: 0.3}, "c": {1: 0.9, 3: 0.4}}
+    s.upsert([(k, (list(d), list(d.values())), {"keep": k != "c"}) for k, d in docs.items()])
+    q = {1: 1.0}
+    res = s.query(sparse_vector=([1], [1.0]), filter="keep = true", include_metadata=True)
+    want = sparse_ranking(q, {k: d for k, d in docs.items() if k != "c"})
+    assert ids(res) == [k for k, _ in want] == ["b", "a"]
+    for r, (_, sc) in zip(res, want):
+        assert_score(r.score, sc)
+    h = vclient("hybrid")
+    load_hybrid(h)
+    h.update("id1", metadata={"skip": True})
+    q, sq = [0.9, 0.9], {0: 0.1, 1: 0.1, 3: 100.0}
+    kept = {k: v for k, v in HYB.items() if k != "id1"}
+    for fusion, fuse in ((FusionAlgorithm.RRF, rrf), (FusionAlgorithm.DBSF, dbsf)):
+        res = h.query(vector=q, sparse_vector=(list(sq), list(sq.values())), filter="HAS NOT FIELD skip", fusion_algorithm=fusion)
+        want = ordered(fuse(*components(q, sq, kept)))
+        assert sorted(ids(res)) == ["id0", "id2"], fusion
+        for r in res:
+            assert_score(r.score, dict(want)[r.id], what=f"{fusion} {r.id}")
+
+
+def test_fetch_by_prefix_is_capped_at_1000(vclient):
+    c = vclient("euclid")
+    c.upsert([(f"p-{i}", [float(i), 0.0]) for i in range(1000)])
+    c.upsert([(f"p-{i}", [float(i), 0.0]) for i in range(1000, 1005)] + [("q-1", [0.0, 1.0])])
+    got = c.fetch(prefix="p-")
+    assert len(got) == 1000 and all(g.id.startswith("p-") for g in got) and len({g.id for g in got}) == 1000
+    assert [g.id for g in c.fetch(prefix="q-")] == ["q-1"]
+    assert c.delete(prefix="p-").deleted == 1005
+
+
+def test_update_data_reembeds_hybrid(vclient):
+    c = vclient("hybridtext")
+    c.upsert([("t", "the quick brown fox", {"m": 1}), ("u", "tomato soup with basil")])
+    [old] = c.fetch("t", include_vectors=True)
+    assert c.update("t", data="a recipe for tomato soup") is True
+    [new] = c.fetch("t", include_vectors=True, include_data=True, include_metadata=True)
+    assert new.data == "a recipe for tomato soup" and new.metadata == {"m": 1}
+    assert new.vector != old.vector and new.sparse_vector != old.sparse_vector
+    assert set(ids(c.query(data="recipe", query_mode=QueryMode.SPARSE))) == {"t"}
+    assert c.query(data="fox", query_mode=QueryMode.SPARSE) == []
+
+
+def test_namespace_names_with_spaces_and_unicode(vclient):
+    c = vclient("dense")
+    names = ["with space", "ünïcødé-名前", "dots.and_under-scores"]
+    for i, ns in enumerate(names):
+        c.upsert([("v", FAN[f"id{i + 1}"], {"ns": ns})], namespace=ns)
+    assert sorted(c.list_namespaces()) == sorted(["", *names])
+    for i, ns in enumerate(names):
+        [g] = c.fetch("v", include_metadata=True, include_vectors=True, namespace=ns)
+        assert (g.metadata, g.vector) == ({"ns": ns}, FAN[f"id{i + 1}"])
+        assert c.query(vector=FAN[f"id{i + 1}"], top_k=1, namespace=ns)[0].score == 1
+    assert set(c.info().namespaces) == {"", *names}
+    c.delete_namespace(names[1])
+    assert sorted(c.list_namespaces()) == sorted(["", names[0], names[2]])
+
+
 def test_query_missing_namespace_is_empty(vclient):
     c = vclient("dense")
     c.upsert([("a", Q4)])
