@@ -9,7 +9,7 @@
 # and bench/vector/summarize.py prints the markdown table with ratios.
 #
 # Usage: bash bench/vector.sh      (NBASE=390000 NQ=1000 EF=40,80,160,320 HNSW_EXTRA_EF=24,32,400,480
-#                                    THREADS=2 M=16 EFC=200,
+#                                    THREADS=2 M=16 EFC=200 ROUNDS=2,
 #                                    OUT=target/bench-vector/results.md, SKIP_BUILD=1, NO_HNSWLIB=1)
 # Hook: VECTOR_HTTP_BENCH="command" runs that command after the in-process runs with the dataset
 # directory as its argument (for a later HTTP QPS mode through the server's REST face).
@@ -21,6 +21,7 @@ EF=${EF:-40,80,160,320}
 # hnswlib also runs at these, so that its QPS at stashd's recall is interpolated, not extrapolated.
 HNSW_EXTRA_EF=${HNSW_EXTRA_EF:-24,32,400,480}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-2}
 M=${M:-16}
 EFC=${EFC:-200}
 VENV=${VENV:-target/bench-venv}
@@ -45,12 +46,20 @@ BIN=$TARGET/release/examples/ann_bench
 mkdir -p "$(dirname "$OUT")"
 H=$(dirname "$OUT")/hnswlib.jsonl
 S=$(dirname "$OUT")/stashd.jsonl
-if [ -z "${NO_HNSWLIB:-}" ]; then
-    log "hnswlib: build and queries"
-    "$VENV/bin/python" bench/vector/hnswlib_bench.py "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF,$HNSW_EXTRA_EF" | tee "$H" >&2
-fi
-log "stashd: build and queries (then filtered queries)"
-"$BIN" "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF" | tee "$S" >&2
+: > "$S"
+if [ -z "${NO_HNSWLIB:-}" ]; then : > "$H"; fi
+# ROUNDS alternate the two engines (the machine is shared: load from elsewhere comes and goes);
+# the summary keeps each engine's fastest build and fastest round per ef. Filters: last round only.
+for r in $(seq 1 "$ROUNDS"); do
+    if [ -z "${NO_HNSWLIB:-}" ]; then
+        log "round $r/$ROUNDS hnswlib: build and queries"
+        "$VENV/bin/python" bench/vector/hnswlib_bench.py "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF,$HNSW_EXTRA_EF" | tee -a "$H" >&2
+    fi
+    FILTERS=--no-filters
+    if [ "$r" = "$ROUNDS" ]; then FILTERS=; fi
+    log "round $r/$ROUNDS stashd: build and queries ${FILTERS:-(then filtered queries)}"
+    "$BIN" "$DATA" --m "$M" --efc "$EFC" --threads "$THREADS" --ef "$EF" $FILTERS | tee -a "$S" >&2
+done
 if [ -n "${VECTOR_HTTP_BENCH:-}" ]; then
     log "HTTP mode: $VECTOR_HTTP_BENCH $DATA"
     $VECTOR_HTTP_BENCH "$DATA"

@@ -9,6 +9,8 @@
 //!   tombstones that are repaired in batches (when they reach
 //!   [`DenseParams::consolidate_ratio`] of the graph); the graph is dropped if the index shrinks
 //!   below half the threshold.
+//! * **Bulk load**: [`DenseIndex::upsert_many`] stores a whole batch first and builds or extends
+//!   the graph on several threads (what a store does when it rebuilds its indexes at start-up).
 //!
 //! Filters are applied during the search, never to a fixed top-K afterwards:
 //!
