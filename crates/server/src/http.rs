@@ -48,6 +48,17 @@ pub fn full(status: StatusCode, content_type: &'static str, body: impl Into<Byte
     resp
 }
 
+/// Reads a whole request body of at most `limit` bytes (refusing early on a larger
+/// `Content-Length`); `None` when it is larger.
+pub async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Option<Bytes> {
+    use http_body_util::{BodyExt, Limited};
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return None;
+    }
+    Limited::new(body, limit).collect().await.ok().map(|b| b.to_bytes())
+}
+
 /// Accepts connections until `stop` fires; each connection then finishes its current request.
 pub async fn serve(listener: TcpListener, state: HttpState, mut stop: watch::Receiver<bool>) {
     loop {

@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use stashd_qstash::api::{self, ApiRequest};
 use stashd_qstash::Qstash;
 
-use crate::http::{full, HttpResponse};
+use crate::http::{full, read_body, HttpResponse};
 
 /// The service once it is open (it answers 503 while the store recovers).
 pub type QstashSlot = Arc<OnceLock<Qstash>>;
@@ -28,15 +27,9 @@ pub async fn handle(slot: &QstashSlot, req: Request<Incoming>, peer: SocketAddr)
     // Room for a batch of bodies at the limit is the batch's business; the whole request is
     // bounded by a few times the message limit.
     let limit = q.config().max_body.saturating_mul(4).saturating_add(64 * 1024);
-    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let too_large =
-        || error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large: the limit is {} bytes per message", q.config().max_body));
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
-    }
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return too_large(),
+    let Some(body) = read_body(&parts.headers, body, limit).await else {
+        let msg = format!("request body too large: the limit is {} bytes per message", q.config().max_body);
+        return error(StatusCode::PAYLOAD_TOO_LARGE, &msg);
     };
     let request = ApiRequest {
         method: parts.method,

@@ -4,12 +4,11 @@
 use std::sync::{Arc, OnceLock};
 
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use stashd_vector::api::{self, ApiRequest};
 use stashd_vector::Vector;
 
-use crate::http::{full, HttpResponse};
+use crate::http::{full, read_body, HttpResponse};
 
 /// The service once it is open (it answers 503 while its indexes load).
 pub type VectorSlot = Arc<OnceLock<Vector>>;
@@ -30,14 +29,8 @@ pub async fn handle(slot: &VectorSlot, req: Request<Incoming>, max_body: usize) 
         return error(StatusCode::SERVICE_UNAVAILABLE, "Vector is starting: its indexes are being loaded");
     };
     let (parts, body) = req.into_parts();
-    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let too_large = || error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large: the limit is {max_body} bytes"));
-    if declared.is_some_and(|n| n > max_body as u64) {
-        return too_large();
-    }
-    let body = match Limited::new(body, max_body).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return too_large(),
+    let Some(body) = read_body(&parts.headers, body, max_body).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body too large: the limit is {max_body} bytes"));
     };
     let request = ApiRequest {
         method: parts.method,

@@ -118,27 +118,8 @@ const READ_ONLY_COMMANDS: &[&str] = &[
     "random",
 ];
 
-/// Every command.
-const COMMANDS: &[&str] = &[
-    "query",
-    "query-data",
-    "resumable-query",
-    "resumable-query-data",
-    "resumable-query-next",
-    "resumable-query-end",
-    "fetch",
-    "range",
-    "info",
-    "list-namespaces",
-    "random",
-    "upsert",
-    "upsert-data",
-    "update",
-    "delete",
-    "reset",
-    "delete-namespace",
-    "rename-namespace",
-];
+/// Commands that need the read-write token.
+const WRITE_COMMANDS: &[&str] = &["upsert", "upsert-data", "update", "delete", "reset", "delete-namespace", "rename-namespace"];
 
 async fn data_plane(v: &Vector, req: &ApiRequest) -> VResult<ApiResponse> {
     let rest = req.path.strip_prefix("/vector/").unwrap_or("");
@@ -159,14 +140,14 @@ async fn data_plane(v: &Vector, req: &ApiRequest) -> VResult<ApiResponse> {
     if !matches!(req.method, Method::GET | Method::POST | Method::PUT | Method::DELETE | Method::HEAD) {
         return Err(VectorError::new(StatusCode::METHOD_NOT_ALLOWED, format!("method {} is not allowed", req.method)));
     }
-    if !COMMANDS.contains(&command) {
+    if !READ_ONLY_COMMANDS.contains(&command) && !WRITE_COMMANDS.contains(&command) {
         return Err(VectorError::bad_request(if command.is_empty() {
             "a command is required: POST <index url>/<command>, e.g. /upsert or /query".to_string()
         } else {
             format!("Invalid command: {command}")
         }));
     }
-    if read_only && !READ_ONLY_COMMANDS.contains(&command) {
+    if read_only && WRITE_COMMANDS.contains(&command) {
         return Err(VectorError::read_only(command));
     }
     if ns.len() > crate::model::MAX_NAMESPACE_BYTES {
