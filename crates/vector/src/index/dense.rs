@@ -50,9 +50,9 @@ const MIN_CONSOLIDATE: usize = 64;
 pub struct DenseParams {
     /// HNSW links per node on levels above 0 (level 0 keeps twice as many). Default 16.
     pub m: usize,
-    /// Candidate list size while inserting into the graph. Default 128.
+    /// Candidate list size while inserting into the graph. Default 200 (as hnswlib is usually run).
     pub ef_construction: usize,
-    /// Candidate list size while searching (raised to `top_k` when smaller). Default 100.
+    /// Candidate list size while searching (raised to `top_k` when smaller). Default 160 (recall@10 about 0.97 on GloVe-50d, bench/vector).
     pub ef_search: usize,
     /// Size from which the graph is built and used; smaller indexes are scanned exactly.
     /// Default 5000.
@@ -67,8 +67,8 @@ impl Default for DenseParams {
     fn default() -> Self {
         DenseParams {
             m: 16,
-            ef_construction: 128,
-            ef_search: 100,
+            ef_construction: 200,
+            ef_search: 160,
             exact_threshold: 5000,
             consolidate_ratio: 0.2,
             seed: 0x5eed_5eed_5eed_5eed,
@@ -868,7 +868,8 @@ mod tests {
 
     #[test]
     fn filtered_search_walks_the_graph_for_a_broad_filter() {
-        let p = DenseParams { exact_threshold: 1000, ef_construction: 64, ..DenseParams::default() };
+        // ef 100: with a half-selective filter the planner then predicts a walk well under a scan.
+        let p = DenseParams { exact_threshold: 1000, ef_construction: 64, ef_search: 100, ..DenseParams::default() };
         let idx = filled(10_000, 8, Similarity::Euclidean, p, 22);
         let half = |id: &str| id[1..].parse::<u32>().is_ok_and(|n| n % 2 == 0);
         let mut rng = Rng(77);
