@@ -14,6 +14,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..");
 const READY_TIMEOUT_MS = 20_000;
 
+/** Stops a spawned server: SIGTERM, then SIGKILL after 5 s; resolves once it has exited. */
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await gone;
+  clearTimeout(t);
+}
+
 export function stashdBinary() {
   const bin = process.env.STASHD_BIN || path.join(repoRoot, "target", "debug", "stashd");
   try {
@@ -142,11 +152,7 @@ export async function startStashd({ readonly = false, extraArgs = [] } = {}) {
     output: () => output,
     async stop() {
       if (exited) return;
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await gone;
-      clearTimeout(t);
+      await stopChild(child);
     },
     /** Runs one command over RESP (authenticated) and returns the raw reply text. */
     resp(...cmdArgs) {

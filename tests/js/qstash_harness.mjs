@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
 import { Client, QstashError, Receiver } from "@upstash/qstash";
-import { freePort, newToken, startStashd, stashdBinary } from "./harness.mjs";
+import { freePort, newToken, startStashd, stashdBinary, stopChild } from "./harness.mjs";
 
 /** The well-known QStash development credentials (reference §8.1), which `stashd dev` uses. */
 export const DEV_CREDENTIALS = {
@@ -318,11 +318,7 @@ export async function startStashdDev() {
     output: () => output,
     async stop() {
       if (exited) return;
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await gone;
-      clearTimeout(t);
+      await stopChild(child);
     },
   };
 }

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before } from "node:test";
 import { Index } from "@upstash/vector";
-import { freePort, newToken, stashdBinary } from "./harness.mjs";
+import { freePort, newToken, stashdBinary, stopChild } from "./harness.mjs";
 
 export const MODEL_DIR = process.env.STASHD_EMBEDDING_MODEL_DIR || "";
 export const HAS_MODEL = MODEL_DIR !== "";
@@ -200,11 +200,7 @@ export async function startVector() {
     },
     async stop() {
       if (exited) return;
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await gone;
-      clearTimeout(t);
+      await stopChild(child);
     },
   };
   return server;

@@ -17,7 +17,8 @@ import time
 import pytest
 from upstash_vector.types import MetadataUpdateMode
 
-from vector_support import VectorServer, base_specs, wait_until
+from qstash_support import wait_until
+from vector_support import VectorServer, base_specs
 
 
 @pytest.fixture
