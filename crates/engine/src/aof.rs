@@ -403,6 +403,12 @@ impl Aof {
         *self.inner.durable_tx.borrow()
     }
 
+    /// Offset of everything appended so far (queued for the writer, maybe not yet handed to
+    /// the OS): what `SAVE` must see durable.
+    pub fn appended_offset(&self) -> u64 {
+        self.inner.queue.lock().appended
+    }
+
     /// Offset handed to the OS.
     pub fn written_offset(&self) -> u64 {
         self.inner.written.load(Ordering::Acquire)

@@ -41,7 +41,9 @@ fn in_memory() -> CmdError {
 /// `SAVE`: waits until everything written so far is on disk (fsync of the append-only log).
 fn save(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     let Some(aof) = ctx.shared.aof() else { return Err(in_memory()) };
-    if aof.sync_blocking(aof.written_offset(), std::time::Duration::from_secs(60)) {
+    // Everything appended, not only what the writer already handed to the OS: records still
+    // queued for it (appendfsync no batches them) are part of "written so far".
+    if aof.sync_blocking(aof.appended_offset(), std::time::Duration::from_secs(60)) {
         Ok(Reply::Ok)
     } else {
         Err(CmdError::err("the append-only log could not be made durable (see the server log)"))
