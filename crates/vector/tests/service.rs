@@ -139,3 +139,24 @@ async fn resumable_queries_continue_and_expire() {
     let (s, _) = call(&v, "d-ro", "/vector/d/resumable-query-next", json!({"uuid": uuid, "additionalK": 3})).await;
     assert_eq!(s, 404, "expired after maxIdle");
 }
+
+#[tokio::test]
+async fn delete_takes_a_raw_id_but_refuses_malformed_json() {
+    let store: SharedStore = Arc::new(Embedded::in_memory(Arc::new(Clock::system())));
+    let v = Vector::open(store, config(vec![spec("d", IndexKind::Dense, 2)])).await.unwrap();
+    call(&v, "d-rw", "/vector/d/upsert", json!([{"id": "id-0", "vector": [1, 0]}, {"id": "id-1", "vector": [0, 1]}])).await;
+    let raw = |body: &'static str| ApiRequest {
+        method: http::Method::POST,
+        path: "/vector/d/delete".into(),
+        query: None,
+        headers: [(http::header::AUTHORIZATION, "Bearer d-rw".parse().unwrap())].into_iter().collect(),
+        body: body.into(),
+    };
+    let resp = api::handle(&v, raw("{\"ids\": [\"id-1\"")).await;
+    assert_eq!(resp.status, 400, "malformed JSON is an error, not an id");
+    let resp = api::handle(&v, raw("id-0")).await;
+    let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(body["result"]["deleted"], 1);
+    let (_, info) = call(&v, "d-ro", "/vector/d/info", json!(null)).await;
+    assert_eq!(info["result"]["vectorCount"], 1);
+}

@@ -254,6 +254,8 @@ pub fn range(body: &Json) -> VResult<(u64, usize, String, Include)> {
 pub fn delete(raw: &[u8]) -> VResult<DeleteBy> {
     let body = match body_json(raw) {
         Ok(b) => b,
+        // A raw id (vector-go's `Delete(id)`), unless it was meant as JSON and is malformed.
+        Err(e) if raw.trim_ascii_start().first().is_some_and(|c| matches!(c, b'{' | b'[' | b'"')) => return Err(e),
         Err(_) => return Ok(DeleteBy::Ids(vec![String::from_utf8_lossy(raw).trim().to_string()])),
     };
     match &body {
