@@ -93,7 +93,8 @@ describe("@upstash/ratelimit", () => {
   });
 
   test("blockUntilReady gives up within its timeout when denied", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(1, "60 s"), prefix: unique("block"), analytics: false });
+    // A window of a day: a 60 s window aligned to the clock rolled over between the two calls once.
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(1, DAY), prefix: unique("block"), analytics: false });
     const id = unique("u");
     assert.equal((await rl.blockUntilReady(id, 200)).success, true);
     const started = Date.now();
